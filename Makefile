@@ -1,0 +1,87 @@
+# lua-dts: build, test, demo, bench.
+#
+#   make          build dts.core and dts.curl for every Lua below
+#   make deps     install the Debian packages needed (apt-get; no-op when present)
+#   make test     deps + build + C unit tests + busted on every Lua + ASan/UBSan + luacheck
+#   make demo     the main job against the local emulator
+#   make bench    benchmarks (figures only, no assertions)
+
+LUAS      ?= 5.4 luajit 5.1 5.2 5.3
+CC        ?= cc
+OPT       ?= -O2 -g
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS    ?= $(OPT)
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS)
+LDFLAGS   ?=
+SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+
+lua_inc = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
+
+CORE_SRC := src/lua_core.c src/sign.c src/encode.c
+CURL_SRC := src/lua_curl.c src/http_curl.c
+HEADERS  := $(wildcard src/*.h)
+
+DEB_BUILD := gcc make pkg-config libssl-dev libcurl4-openssl-dev \
+             liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev
+DEB_RUN   := lua5.1 lua5.2 lua5.3 lua5.4 luajit2 lua-cjson lua-argparse openssl ca-certificates
+DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua
+DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
+
+.PHONY: all deps build test test-c test-lua test-asan lint rock demo bench clean
+all: build
+
+build: $(foreach v,$(LUAS),build/$(v)/dts/core.so build/$(v)/dts/curl.so)
+
+build/%/dts/core.so: $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -I$(call lua_inc,$*) -shared -o $@ $(CORE_SRC) $(LDFLAGS) -lcrypto
+
+build/%/dts/curl.so: $(CURL_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -I$(call lua_inc,$*) -shared -o $@ $(CURL_SRC) $(LDFLAGS) -lcurl
+
+# The same sources under AddressSanitizer + UndefinedBehaviorSanitizer, for 5.4.
+build/asan/dts/core.so: $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -I$(call lua_inc,5.4) -shared -o $@ $(CORE_SRC) -lcrypto
+
+build/asan/dts/curl.so: $(CURL_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) $(CURL_CFLAGS) -I$(call lua_inc,5.4) -shared -o $@ $(CURL_SRC) -lcurl
+
+build/test_c: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+
+build/test_c_asan: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+
+deps:
+	@missing=$$(for p in $(DEB_ALL); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing" $$missing; \
+	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# spec/run runs every suite, keeps going after a failure, and prints the
+# summed "N passed, N failed" line last.
+test: deps
+	@$(MAKE) --no-print-directory build build/test_c build/test_c_asan build/asan/dts/core.so build/asan/dts/curl.so
+	@sh spec/run
+
+lint:
+	luacheck -q lua bin spec examples bench
+
+demo: deps build
+	@echo "make demo: not yet (the local DTS emulator comes with issue 4)"
+
+bench: build
+	@echo "make bench: no benchmarks yet"
+
+clean:
+	rm -rf build

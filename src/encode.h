@@ -1,0 +1,52 @@
+/*
+ * Byte-level helpers shared by the signers: a growable buffer that wipes
+ * what it held, UTF-8 validation, the strict percent-encoder of signing.md
+ * section 1, hex and Base64.  No Lua in here.
+ */
+#ifndef DTS_ENCODE_H
+#define DTS_ENCODE_H
+
+#include <stddef.h>
+
+/* A counted string that need not be NUL-terminated; p == NULL means absent. */
+struct dts_str {
+	const char *p;
+	size_t n;
+};
+
+/*
+ * A growable byte buffer.  Appends never fail loudly: the first allocation
+ * failure sets `failed` and later appends are no-ops, so a caller can build a
+ * whole string and check once.  Memory is always wiped before it is released,
+ * because these buffers carry keys, tokens and strings-to-sign.
+ */
+struct dts_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	int failed;
+};
+
+void dts_buf_init(struct dts_buf *b);
+void dts_buf_free(struct dts_buf *b);
+void dts_buf_put(struct dts_buf *b, const void *p, size_t n);
+void dts_buf_putc(struct dts_buf *b, char c);
+void dts_buf_puts(struct dts_buf *b, const char *s);
+void dts_buf_putstr(struct dts_buf *b, struct dts_str s);
+
+/* Length of the longest valid UTF-8 prefix: n when all of s is valid. */
+size_t dts_utf8_valid_prefix(const char *s, size_t n);
+
+/* RFC 3986 unreserved bytes stay, every other byte becomes %XX (upper case). */
+void dts_pct_encode(struct dts_buf *out, const char *s, size_t n);
+/* The same, but '/' is kept: for a canonical URI path. */
+void dts_pct_encode_path(struct dts_buf *out, const char *s, size_t n);
+
+/* Lower-case hex of n bytes into out, which has room for 2n bytes. */
+void dts_hex(char *out, const unsigned char *in, size_t n);
+/* Standard Base64 with '=' padding into out, which has room for
+ * DTS_BASE64_LEN(n) bytes; returns the length written. */
+#define DTS_BASE64_LEN(n) (((n) + 2) / 3 * 4)
+size_t dts_base64(char *out, const unsigned char *in, size_t n);
+
+#endif

@@ -1,0 +1,574 @@
+/*
+ * dts.core: the Lua binding of the signer (sign.c) and the encoders
+ * (encode.c).  Only moves values between Lua and C: everything malloc'ed
+ * by the signer is owned by a userdata created before the signer runs, so a
+ * Lua error (out of memory while pushing a result) cannot leak it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "compat.h"
+#include "sign.h"
+
+#define DTS_VERSION "0.1.0"
+#define OWNER_MT "dts.core.owner"
+
+/* ---- results owned by a userdata ---- */
+
+enum owner_kind { OWN_NONE, OWN_SIGNED, OWN_V3, OWN_BUFS };
+
+struct owner {
+	enum owner_kind kind;
+	union {
+		struct dts_signed s;
+		struct dts_v3_output v3;
+		struct dts_buf bufs[2];
+	} u;
+};
+
+static void owner_release(struct owner *o)
+{
+	switch (o->kind) {
+	case OWN_SIGNED:
+		dts_signed_free(&o->u.s);
+		break;
+	case OWN_V3:
+		dts_v3_output_free(&o->u.v3);
+		break;
+	case OWN_BUFS:
+		dts_buf_free(&o->u.bufs[0]);
+		dts_buf_free(&o->u.bufs[1]);
+		break;
+	case OWN_NONE:
+		break;
+	}
+	o->kind = OWN_NONE;
+}
+
+static int owner_gc(lua_State *L)
+{
+	owner_release(luaL_checkudata(L, 1, OWNER_MT));
+	return 0;
+}
+
+static struct owner *new_owner(lua_State *L, enum owner_kind kind)
+{
+	struct owner *o = dts_newuserdata(L, sizeof *o);
+
+	o->kind = OWN_NONE;
+	luaL_getmetatable(L, OWNER_MT);
+	lua_setmetatable(L, -2);
+	switch (kind) {
+	case OWN_SIGNED:
+		dts_signed_init(&o->u.s);
+		break;
+	case OWN_V3:
+		dts_v3_output_init(&o->u.v3);
+		break;
+	case OWN_BUFS:
+		dts_buf_init(&o->u.bufs[0]);
+		dts_buf_init(&o->u.bufs[1]);
+		break;
+	case OWN_NONE:
+		break;
+	}
+	o->kind = kind;
+	return o;
+}
+
+/* ---- reading the argument table ---- */
+
+static int bad(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+
+	lua_pushnil(L);
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	return 2;
+}
+
+/* Field checks report through a message slot, so readers can be chained. */
+struct args {
+	lua_State *L;
+	int t;                    /* the argument table's stack index */
+	char err[DTS_ERR_MAX];
+};
+
+static int arg_fail(struct args *a, const char *fmt, const char *field,
+		    const char *detail)
+{
+	snprintf(a->err, sizeof a->err, fmt, field, detail);
+	return -1;
+}
+
+/* A string field: absent (nil) leaves out->p NULL. */
+static int get_str(struct args *a, const char *field, struct dts_str *out)
+{
+	lua_State *L = a->L;
+	int type;
+
+	out->p = NULL;
+	out->n = 0;
+	lua_getfield(L, a->t, field);
+	type = lua_type(L, -1);
+	if (type == LUA_TSTRING)
+		out->p = lua_tolstring(L, -1, &out->n);
+	lua_pop(L, 1); /* still referenced by the table, so out->p stays valid */
+	if (type == LUA_TSTRING || type == LUA_TNIL)
+		return 0;
+	return arg_fail(a, "%s: expected a string, got %s", field,
+			lua_typename(L, type));
+}
+
+/*
+ * A table of name -> string (for headers also name -> list of strings) into
+ * an array of pairs kept in a userdata left on the stack.
+ */
+static int get_pairs(struct args *a, const char *field, int lists,
+		     const struct dts_pair **out, size_t *n)
+{
+	lua_State *L = a->L;
+	struct dts_pair *p;
+	size_t count = 0, i = 0;
+	int tab;
+
+	*out = NULL;
+	*n = 0;
+	lua_getfield(L, a->t, field);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (!lua_istable(L, -1))
+		return arg_fail(a, "%s: expected a table, got %s", field,
+				luaL_typename(L, -1));
+	tab = lua_gettop(L);
+	for (lua_pushnil(L); lua_next(L, tab); lua_pop(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return arg_fail(a, "%s: names must be strings, got a %s key",
+					field, luaL_typename(L, -2));
+		if (lists && lua_istable(L, -1))
+			count += lua_rawlen(L, -1);
+		else
+			count++;
+	}
+	p = dts_newuserdata(L, (count ? count : 1) * sizeof *p);
+	for (lua_pushnil(L); lua_next(L, tab); lua_pop(L, 1)) {
+		const char *name = lua_tostring(L, -2);
+		size_t k, len = lists && lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			p[i].name.p = lua_tolstring(L, -2, &p[i].name.n);
+			p[i].value.p = lua_tolstring(L, -1, &p[i].value.n);
+			i++;
+			continue;
+		}
+		if (len == 0 || !lua_istable(L, -1)) {
+			snprintf(a->err, sizeof a->err, "%s.%.64s: expected a string%s, got %s",
+				 field, name, lists ? " or a list of strings" : "",
+				 luaL_typename(L, -1));
+			return -1;
+		}
+		for (k = 1; k <= len && i < count; k++) {
+			lua_rawgeti(L, -1, (int)k);
+			if (lua_type(L, -1) != LUA_TSTRING) {
+				snprintf(a->err, sizeof a->err, "%s.%.64s[%d]: expected "
+					 "a string, got %s", field, name, (int)k,
+					 luaL_typename(L, -1));
+				return -1;
+			}
+			p[i].name.p = lua_tolstring(L, -3, &p[i].name.n);
+			p[i].value.p = lua_tostring(L, -1);
+			p[i].value.n = lua_rawlen(L, -1);
+			lua_pop(L, 1); /* anchored in the list */
+			i++;
+		}
+	}
+	lua_remove(L, tab); /* the table stays reachable through a->t */
+	*out = p;
+	*n = i;
+	return 0;
+}
+
+/* Typos in field names would otherwise be silently ignored. */
+static int check_fields(struct args *a, const char *const *known)
+{
+	lua_State *L = a->L;
+
+	for (lua_pushnil(L); lua_next(L, a->t); lua_pop(L, 1)) {
+		const char *const *k;
+
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return arg_fail(a, "%s: unexpected %s key in the argument table",
+					"argument", luaL_typename(L, -2));
+		for (k = known; *k != NULL; k++)
+			if (strcmp(*k, lua_tostring(L, -2)) == 0)
+				break;
+		if (*k == NULL) {
+			snprintf(a->err, sizeof a->err, "unknown field \"%.64s\"",
+				 lua_tostring(L, -2));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int start_args(lua_State *L, struct args *a)
+{
+	a->L = L;
+	a->t = 1;
+	a->err[0] = '\0';
+	if (!lua_istable(L, 1)) {
+		snprintf(a->err, sizeof a->err, "expected a table argument, got %s",
+			 luaL_typename(L, 1));
+		return -1;
+	}
+	lua_settop(L, 1);
+	return 0;
+}
+
+static void set_buf(lua_State *L, const char *field, const struct dts_buf *b)
+{
+	lua_pushlstring(L, b->data ? b->data : "", b->len);
+	lua_setfield(L, -2, field);
+}
+
+/* Headers "name\0value\0..." into a name -> value table. */
+static void push_headers(lua_State *L, const struct dts_buf *h, size_t n)
+{
+	const char *p = h->data;
+	size_t i;
+
+	lua_createtable(L, 0, (int)n);
+	for (i = 0; i < n; i++) {
+		size_t nl = strlen(p), vl = strlen(p + nl + 1);
+
+		lua_pushlstring(L, p + nl + 1, vl);
+		lua_setfield(L, -2, p);
+		p += nl + vl + 2;
+	}
+}
+
+/* ---- core.sign ---- */
+
+static int l_sign(lua_State *L)
+{
+	static const char *const fields[] = {
+		"scheme", "method", "host", "path", "action", "version",
+		"access_key_id", "access_key_secret", "security_token",
+		"timestamp", "nonce", "query", "body", "headers", NULL
+	};
+	struct dts_request r;
+	struct dts_str scheme;
+	struct owner *o;
+	struct args a;
+
+	memset(&r, 0, sizeof r);
+	if (start_args(L, &a) != 0 || check_fields(&a, fields) != 0 ||
+	    get_str(&a, "scheme", &scheme) != 0 ||
+	    get_str(&a, "method", &r.method) != 0 ||
+	    get_str(&a, "host", &r.host) != 0 ||
+	    get_str(&a, "path", &r.path) != 0 ||
+	    get_str(&a, "action", &r.action) != 0 ||
+	    get_str(&a, "version", &r.version) != 0 ||
+	    get_str(&a, "access_key_id", &r.access_key_id) != 0 ||
+	    get_str(&a, "access_key_secret", &r.access_key_secret) != 0 ||
+	    get_str(&a, "security_token", &r.security_token) != 0 ||
+	    get_str(&a, "timestamp", &r.timestamp) != 0 ||
+	    get_str(&a, "nonce", &r.nonce) != 0 ||
+	    get_pairs(&a, "query", 0, &r.query, &r.nquery) != 0 ||
+	    get_pairs(&a, "body", 0, &r.body, &r.nbody) != 0 ||
+	    get_pairs(&a, "headers", 0, &r.headers, &r.nheaders) != 0)
+		return bad(L, "%s", a.err);
+
+	if (scheme.p == NULL)
+		return bad(L, "scheme: missing (\"v1\" or \"v3\")");
+	if (strcmp(scheme.p, "v1") == 0 && scheme.n == 2)
+		r.scheme = DTS_SCHEME_V1;
+	else if (strcmp(scheme.p, "v3") == 0 && scheme.n == 2)
+		r.scheme = DTS_SCHEME_V3;
+	else
+		return bad(L, "scheme: expected \"v1\" or \"v3\" (the RPC HMAC-SHA1 "
+			   "scheme the docs call V2 is \"v1\" here)");
+
+	o = new_owner(L, OWN_SIGNED);
+	if (dts_sign(&r, &o->u.s, a.err) != 0) {
+		owner_release(o);
+		return bad(L, "%s", a.err);
+	}
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, o->u.s.method);
+	lua_setfield(L, -2, "method");
+	set_buf(L, "target", &o->u.s.target);
+	set_buf(L, "body", &o->u.s.body);
+	set_buf(L, "signature", &o->u.s.signature);
+	set_buf(L, "string_to_sign", &o->u.s.string_to_sign);
+	if (r.scheme == DTS_SCHEME_V3)
+		set_buf(L, "canonical_request", &o->u.s.canonical_request);
+	push_headers(L, &o->u.s.headers, o->u.s.nheaders);
+	lua_setfield(L, -2, "headers");
+	owner_release(o);
+	return 1;
+}
+
+/* ---- the bare signatures, for verifiers and the SDKs' own vectors ---- */
+
+static int l_v1_signature(lua_State *L)
+{
+	static const char *const fields[] = {
+		"method", "params", "access_key_secret", NULL
+	};
+	const struct dts_pair *params;
+	struct dts_str method, secret;
+	struct owner *o;
+	struct args a;
+	size_t n;
+
+	if (start_args(L, &a) != 0 || check_fields(&a, fields) != 0 ||
+	    get_str(&a, "method", &method) != 0 ||
+	    get_str(&a, "access_key_secret", &secret) != 0 ||
+	    get_pairs(&a, "params", 0, &params, &n) != 0)
+		return bad(L, "%s", a.err);
+	if (method.p == NULL)
+		return bad(L, "method: missing");
+	if (secret.p == NULL)
+		return bad(L, "access_key_secret: missing");
+	o = new_owner(L, OWN_BUFS);
+	if (dts_v1_signature(method, params, n, secret, &o->u.bufs[0],
+			     &o->u.bufs[1], a.err) != 0) {
+		owner_release(o);
+		return bad(L, "%s", a.err);
+	}
+	lua_createtable(L, 0, 2);
+	set_buf(L, "string_to_sign", &o->u.bufs[0]);
+	set_buf(L, "signature", &o->u.bufs[1]);
+	owner_release(o);
+	return 1;
+}
+
+/* "host;x-acs-date;..." as in an Authorization header, into names. */
+static size_t split_names(const char *s, size_t len, struct dts_str *names)
+{
+	size_t n = 0, start = 0, i;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && s[i] != ';')
+			continue;
+		if (i > start) {
+			names[n].p = s + start;
+			names[n].n = i - start;
+			n++;
+		}
+		start = i + 1;
+	}
+	return n;
+}
+
+static int l_v3_signature(lua_State *L)
+{
+	static const char *const fields[] = {
+		"method", "path", "query", "headers", "payload_hash",
+		"access_key_id", "access_key_secret", "signed_headers", NULL
+	};
+	struct dts_v3_input in;
+	struct dts_str signed_list;
+	struct owner *o;
+	struct args a;
+
+	memset(&in, 0, sizeof in);
+	if (start_args(L, &a) != 0 || check_fields(&a, fields) != 0 ||
+	    get_str(&a, "method", &in.method) != 0 ||
+	    get_str(&a, "path", &in.path) != 0 ||
+	    get_str(&a, "payload_hash", &in.payload_hash) != 0 ||
+	    get_str(&a, "access_key_id", &in.access_key_id) != 0 ||
+	    get_str(&a, "access_key_secret", &in.access_key_secret) != 0 ||
+	    get_str(&a, "signed_headers", &signed_list) != 0 ||
+	    get_pairs(&a, "query", 0, &in.query, &in.nquery) != 0 ||
+	    get_pairs(&a, "headers", 1, &in.headers, &in.nheaders) != 0)
+		return bad(L, "%s", a.err);
+	if (in.method.p == NULL)
+		return bad(L, "method: missing");
+	if (in.payload_hash.p == NULL)
+		return bad(L, "payload_hash: missing");
+	if (in.access_key_id.p == NULL)
+		return bad(L, "access_key_id: missing");
+	if (in.access_key_secret.p == NULL)
+		return bad(L, "access_key_secret: missing");
+	if (in.path.p == NULL)
+		in.path.p = "";
+	if (signed_list.p != NULL) {
+		struct dts_str *names = dts_newuserdata(L, (signed_list.n / 2 + 1) *
+							   sizeof *names);
+
+		in.signed_names = names;
+		in.nsigned = split_names(signed_list.p, signed_list.n, names);
+		if (in.nsigned == 0)
+			return bad(L, "signed_headers: empty");
+	}
+	o = new_owner(L, OWN_V3);
+	if (dts_v3_signature(&in, &o->u.v3, a.err) != 0) {
+		owner_release(o);
+		return bad(L, "%s", a.err);
+	}
+	lua_createtable(L, 0, 6);
+	set_buf(L, "canonical_request", &o->u.v3.canonical_request);
+	set_buf(L, "string_to_sign", &o->u.v3.string_to_sign);
+	set_buf(L, "signature", &o->u.v3.signature);
+	set_buf(L, "signed_headers", &o->u.v3.signed_headers);
+	set_buf(L, "authorization", &o->u.v3.authorization);
+	owner_release(o);
+	return 1;
+}
+
+/* ---- small primitives, so no Lua code re-implements them ---- */
+
+static int l_percent_encode(lua_State *L)
+{
+	size_t n, ok;
+	const char *s = luaL_checklstring(L, 1, &n);
+	struct owner *o;
+
+	ok = dts_utf8_valid_prefix(s, n);
+	if (ok != n) {
+		char msg[64];
+
+		snprintf(msg, sizeof msg, "not valid UTF-8 (byte 0x%02X at offset %zu)",
+			 (unsigned char)s[ok], ok);
+		return bad(L, "%s", msg);
+	}
+	o = new_owner(L, OWN_BUFS);
+	dts_pct_encode(&o->u.bufs[0], s, n);
+	if (o->u.bufs[0].failed)
+		return luaL_error(L, "out of memory");
+	lua_pushlstring(L, o->u.bufs[0].data ? o->u.bufs[0].data : "",
+			o->u.bufs[0].len);
+	owner_release(o);
+	return 1;
+}
+
+/* true, or false and the 1-based position of the first bad byte. */
+static int l_utf8_valid(lua_State *L)
+{
+	size_t n, ok;
+	const char *s = luaL_checklstring(L, 1, &n);
+
+	ok = dts_utf8_valid_prefix(s, n);
+	lua_pushboolean(L, ok == n);
+	if (ok == n)
+		return 1;
+	lua_pushinteger(L, (lua_Integer)ok + 1);
+	return 2;
+}
+
+static int l_sha256_hex(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	char hex[64];
+
+	if (dts_sha256_hex(hex, s, n) != 0)
+		return bad(L, "SHA-256 failed");
+	lua_pushlstring(L, hex, sizeof hex);
+	return 1;
+}
+
+static int l_hmac_sha256_hex(lua_State *L)
+{
+	struct dts_str key, msg;
+	char hex[64];
+
+	key.p = luaL_checklstring(L, 1, &key.n);
+	msg.p = luaL_checklstring(L, 2, &msg.n);
+	if (dts_hmac_sha256_hex(hex, key, msg) != 0)
+		return bad(L, "HMAC-SHA256 failed");
+	lua_pushlstring(L, hex, sizeof hex);
+	return 1;
+}
+
+static int l_base64(lua_State *L)
+{
+	size_t n, i;
+	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+	char out[DTS_BASE64_LEN(3 * 256)];
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (i = 0; i < n; i += 3 * 256) {
+		size_t chunk = n - i < 3 * 256 ? n - i : 3 * 256;
+
+		luaL_addlstring(&b, out, dts_base64(out, s + i, chunk));
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* 32 lower-case hex characters from OpenSSL's CSPRNG, like the SDKs' nonces. */
+static int l_nonce(lua_State *L)
+{
+	unsigned char raw[16];
+	char hex[32];
+
+	if (RAND_bytes(raw, sizeof raw) != 1)
+		return bad(L, "random number generator failed");
+	dts_hex(hex, raw, sizeof raw);
+	lua_pushlstring(L, hex, sizeof hex);
+	return 1;
+}
+
+/* yyyy-MM-ddTHH:mm:ssZ in UTC, of now or of t seconds since the epoch. */
+static int l_timestamp(lua_State *L)
+{
+	double t = luaL_optnumber(L, 1, -1);
+	time_t secs;
+	struct tm tm;
+	char out[32];
+
+	if (lua_isnoneornil(L, 1))
+		secs = time(NULL);
+	else if (!(t >= 0 && t < 253402300800.0)) /* up to 9999-12-31 */
+		return bad(L, "timestamp: seconds since 1970 expected, got %f", t);
+	else
+		secs = (time_t)t;
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+		return bad(L, "timestamp: cannot format %f", t);
+	lua_pushstring(L, out);
+	return 1;
+}
+
+int luaopen_dts_core(lua_State *L);
+
+int luaopen_dts_core(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {
+		{ "sign", l_sign },
+		{ "v1_signature", l_v1_signature },
+		{ "v3_signature", l_v3_signature },
+		{ "percent_encode", l_percent_encode },
+		{ "utf8_valid", l_utf8_valid },
+		{ "sha256_hex", l_sha256_hex },
+		{ "hmac_sha256_hex", l_hmac_sha256_hex },
+		{ "base64", l_base64 },
+		{ "nonce", l_nonce },
+		{ "timestamp", l_timestamp },
+		{ NULL, NULL }
+	};
+
+	if (luaL_newmetatable(L, OWNER_MT)) {
+		lua_pushcfunction(L, owner_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushliteral(L, "locked");
+		lua_setfield(L, -2, "__metatable");
+	}
+	lua_pop(L, 1);
+	luaL_newlib(L, funcs);
+	lua_pushliteral(L, DTS_VERSION);
+	lua_setfield(L, -2, "_VERSION");
+	return 1;
+}
