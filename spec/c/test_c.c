@@ -1,0 +1,363 @@
+/*
+ * C unit tests of encode.c and sign.c, without Lua: table-driven encoder
+ * cases and the documented signing examples (signing.md section 5), stage by
+ * stage.  Prints "N passed, N failed" and exits non-zero on any failure.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sign.h"
+
+static int passed, failed;
+
+static void check_bytes(const char *what, const char *got, size_t got_n,
+			const char *want)
+{
+	if (got_n == strlen(want) && (got_n == 0 || memcmp(got, want, got_n) == 0)) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL %s\n  want: %s\n  got:  %.*s\n", what, want, (int)got_n,
+	       got ? got : "");
+}
+
+static void check_buf(const char *what, const struct dts_buf *b, const char *want)
+{
+	check_bytes(what, b->data, b->len, want);
+}
+
+static void check_true(const char *what, int ok)
+{
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL %s\n", what);
+}
+
+static struct dts_str S(const char *s)
+{
+	struct dts_str r = { s, s ? strlen(s) : 0 };
+	return r;
+}
+
+static void test_encoder(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "", "" },
+		{ "AZaz09-_.~", "AZaz09-_.~" },
+		{ " ", "%20" },
+		{ "+", "%2B" },
+		{ "*", "%2A" },
+		{ "/", "%2F" },
+		{ "=", "%3D" },
+		{ "&", "%26" },
+		{ "%", "%25" },
+		{ "%7E", "%257E" },
+		{ "!'()", "%21%27%28%29" },
+		{ "\n\t", "%0A%09" },
+		{ ":", "%3A" },
+		{ "\xE6\xB5\x8B", "%E6%B5%8B" },
+		{ "\xF0\x9F\x98\x80", "%F0%9F%98%80" },
+		{ " !\"#$%&'()*+,/:;<=>?@[\\]^`{|}", "%20%21%22%23%24%25%26%27%28%29"
+		  "%2A%2B%2C%2F%3A%3B%3C%3D%3E%3F%40%5B%5C%5D%5E%60%7B%7C%7D" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct dts_buf b;
+		char what[64];
+
+		dts_buf_init(&b);
+		dts_pct_encode(&b, cases[i].in, strlen(cases[i].in));
+		snprintf(what, sizeof what, "pct_encode case %zu", i);
+		check_bytes(what, b.data, b.len, cases[i].out);
+		dts_buf_free(&b);
+	}
+	{
+		struct dts_buf b;
+
+		dts_buf_init(&b);
+		dts_pct_encode(&b, "\0x", 2);
+		check_bytes("pct_encode NUL byte", b.data, b.len, "%00x");
+		dts_buf_free(&b);
+		dts_pct_encode_path(&b, "/a b/c", 6);
+		check_bytes("pct_encode_path keeps /", b.data, b.len, "/a%20b/c");
+		dts_buf_free(&b);
+	}
+}
+
+static void test_utf8(void)
+{
+	static const struct { const char *in; size_t valid; } cases[] = {
+		{ "plain", 5 },
+		{ "\xE6\xB5\x8B\xE8\xAF\x95", 6 },     /* 测试 */
+		{ "\xF0\x9F\x98\x80", 4 },             /* emoji */
+		{ "\xC2\xA9", 2 },
+		{ "a\xFF", 1 },                         /* never valid */
+		{ "\xC0\xAF", 0 },                      /* overlong '/' */
+		{ "\xE0\x80\xAF", 0 },                  /* overlong */
+		{ "\xED\xA0\x80", 0 },                  /* surrogate U+D800 */
+		{ "\xF4\x90\x80\x80", 0 },              /* above U+10FFFF */
+		{ "ab\xE6\xB5", 2 },                    /* truncated */
+		{ "\x80", 0 },                          /* lone continuation */
+		{ "\xEF\xBF\xBF", 3 },                  /* U+FFFF is valid */
+		{ "\xF4\x8F\xBF\xBF", 4 },              /* U+10FFFF */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char what[64];
+
+		snprintf(what, sizeof what, "utf8 case %zu", i);
+		check_true(what, dts_utf8_valid_prefix(cases[i].in, strlen(cases[i].in))
+				 == cases[i].valid);
+	}
+}
+
+static void test_base64(void)
+{
+	static const char *const rfc4648[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof rfc4648 / sizeof *rfc4648; i++) {
+		char out[16];
+		size_t n = dts_base64(out, (const unsigned char *)rfc4648[i][0],
+				      strlen(rfc4648[i][0]));
+
+		check_bytes("base64 RFC 4648", out, n, rfc4648[i][1]);
+	}
+}
+
+/* doc-v3-run-instances (DOC-V3), through dts_sign. */
+static void test_doc_v3(void)
+{
+	struct dts_pair query[] = {
+		{ S("RegionId"), S("cn-shanghai") },
+		{ S("ImageId"), S("win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd") },
+	};
+	struct dts_request r;
+	struct dts_signed out;
+	char err[DTS_ERR_MAX];
+
+	memset(&r, 0, sizeof r);
+	r.scheme = DTS_SCHEME_V3;
+	r.method = S("POST");
+	r.host = S("ecs.cn-shanghai.aliyuncs.com");
+	r.path = S("/");
+	r.action = S("RunInstances");
+	r.version = S("2014-05-26");
+	r.access_key_id = S("YourAccessKeyId");
+	r.access_key_secret = S("YourAccessKeySecret");
+	r.timestamp = S("2023-10-26T10:22:32Z");
+	r.nonce = S("3156853299f313e23d1673dc12e1703d");
+	r.query = query;
+	r.nquery = 2;
+	dts_signed_init(&out);
+	check_true("doc-v3 signs", dts_sign(&r, &out, err) == 0);
+	check_buf("doc-v3 canonical request", &out.canonical_request,
+		  "POST\n/\n"
+		  "ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai\n"
+		  "host:ecs.cn-shanghai.aliyuncs.com\n"
+		  "x-acs-action:RunInstances\n"
+		  "x-acs-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+		  "x-acs-date:2023-10-26T10:22:32Z\n"
+		  "x-acs-signature-nonce:3156853299f313e23d1673dc12e1703d\n"
+		  "x-acs-version:2014-05-26\n\n"
+		  "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version\n"
+		  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	check_buf("doc-v3 string to sign", &out.string_to_sign,
+		  "ACS3-HMAC-SHA256\n7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259");
+	check_buf("doc-v3 signature", &out.signature,
+		  "06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0");
+	check_buf("doc-v3 target", &out.target,
+		  "/?ImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai");
+	check_buf("doc-v3 empty body", &out.body, "");
+	dts_signed_free(&out);
+}
+
+/* doc-v2-describe-dedicated-hosts (DOC-V2), through dts_sign. */
+static void test_doc_v1(void)
+{
+	struct dts_pair query[] = { { S("RegionId"), S("cn-beijing") } };
+	struct dts_request r;
+	struct dts_signed out;
+	char err[DTS_ERR_MAX];
+
+	memset(&r, 0, sizeof r);
+	r.scheme = DTS_SCHEME_V1;
+	r.method = S("GET");
+	r.host = S("ecs.cn-beijing.aliyuncs.com");
+	r.action = S("DescribeDedicatedHosts");
+	r.version = S("2014-05-26");
+	r.access_key_id = S("testid");
+	r.access_key_secret = S("testsecret");
+	r.timestamp = S("2023-03-13T08:34:30Z");
+	r.nonce = S("edb2b34af0af9a6d14deaf7c1a5315eb");
+	r.query = query;
+	r.nquery = 1;
+	dts_signed_init(&out);
+	check_true("doc-v2 signs", dts_sign(&r, &out, err) == 0);
+	check_buf("doc-v2 signature", &out.signature, "9NaGiOspFP5UPcwX8Iwt2YJXXuk=");
+	check_buf("doc-v2 target", &out.target,
+		  "/?AccessKeyId=testid&Action=DescribeDedicatedHosts&Format=JSON"
+		  "&RegionId=cn-beijing&SignatureMethod=HMAC-SHA1"
+		  "&SignatureNonce=edb2b34af0af9a6d14deaf7c1a5315eb&SignatureVersion=1.0"
+		  "&Timestamp=2023-03-13T08%3A34%3A30Z&Version=2014-05-26"
+		  "&Signature=9NaGiOspFP5UPcwX8Iwt2YJXXuk%3D");
+	dts_signed_free(&out);
+}
+
+/* doc-v2-describe-regions, in both spellings of the timestamp (signing.md 6.1). */
+static void test_v1_primitive(void)
+{
+	struct dts_pair p[] = {
+		{ S("Action"), S("DescribeRegions") },
+		{ S("Version"), S("2014-05-26") },
+		{ S("Format"), S("XML") },
+		{ S("AccessKeyId"), S("testid") },
+		{ S("SignatureMethod"), S("HMAC-SHA1") },
+		{ S("SignatureVersion"), S("1.0") },
+		{ S("SignatureNonce"), S("3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf") },
+		{ S("Timestamp"), S("2016-02-23T12:46:24Z") },
+	};
+	struct dts_buf sts, sig;
+	char err[DTS_ERR_MAX];
+
+	dts_buf_init(&sts);
+	dts_buf_init(&sig);
+	check_true("describe-regions signs",
+		   dts_v1_signature(S("GET"), p, 8, S("testsecret"), &sts, &sig, err) == 0);
+	check_buf("describe-regions string to sign", &sts,
+		  "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions%26Format%3DXML"
+		  "%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"
+		  "%26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z%26Version%3D2014-05-26");
+	check_buf("describe-regions signature", &sig, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+	dts_buf_free(&sts);
+	dts_buf_free(&sig);
+
+	p[7].name = S("TimeStamp");
+	check_true("describe-regions TimeStamp signs",
+		   dts_v1_signature(S("GET"), p, 8, S("testsecret"), &sts, &sig, err) == 0);
+	check_buf("describe-regions TimeStamp signature", &sig, "CT9X0VtwR86fNWSnsc6v8YGOjuE=");
+	dts_buf_free(&sts);
+	dts_buf_free(&sig);
+
+	p[0] = (struct dts_pair){ S("test"), S("ok") };
+	check_true("sdk-test-rpc-signature signs",
+		   dts_v1_signature(S(""), p, 1, S("accessKeySecret"), &sts, &sig, err) == 0);
+	check_buf("sdk-test-rpc-signature", &sig, "jHx/oHoHNrbVfhncHEvPdHXZwHU=");
+	dts_buf_free(&sts);
+	dts_buf_free(&sig);
+
+	p[0] = (struct dts_pair){ S("query"), S("test") };
+	p[1] = (struct dts_pair){ S("body"), S("test") };
+	check_true("sdk-test-rpc-signature-python signs",
+		   dts_v1_signature(S("GET"), p, 2, S("secret"), &sts, &sig, err) == 0);
+	check_buf("sdk-test-rpc-signature-python", &sig, "XlUyV4sXjOuX5FnjUz9IF9tm5rU=");
+	dts_buf_free(&sts);
+	dts_buf_free(&sig);
+}
+
+/* Header normalisation: repeated names merge sorted, values are trimmed. */
+static void test_v3_headers(void)
+{
+	struct dts_pair h[] = {
+		{ S("x-acs-test"), S("https") },
+		{ S("X-ACS-TEST"), S("  http ") },
+		{ S("User-Agent"), S("not signed") },
+		{ S("Host"), S("example.com") },
+	};
+	struct dts_pair q[] = { { S("test"), S("ok") }, { S("empty"), S("") } };
+	struct dts_v3_input in;
+	struct dts_v3_output out;
+	char err[DTS_ERR_MAX];
+
+	memset(&in, 0, sizeof in);
+	in.method = S("GET");
+	in.path = S("");
+	in.payload_hash = S("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	in.access_key_id = S("acesskey");
+	in.access_key_secret = S("secret");
+	in.query = q;
+	in.nquery = 2;
+	in.headers = h;
+	in.nheaders = 4;
+	dts_v3_output_init(&out);
+	check_true("v3 headers sign", dts_v3_signature(&in, &out, err) == 0);
+	check_buf("v3 canonical request", &out.canonical_request,
+		  "GET\n\nempty=&test=ok\nhost:example.com\nx-acs-test:http,https\n\n"
+		  "host;x-acs-test\n"
+		  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	dts_v3_output_free(&out);
+
+	h[1].value = S("bad\r\nvalue");
+	check_true("v3 refuses CR LF in a header value",
+		   dts_v3_signature(&in, &out, err) != 0 &&
+		   strstr(err, "X-ACS-TEST") != NULL);
+	dts_v3_output_free(&out);
+}
+
+static void test_errors(void)
+{
+	struct dts_pair body[] = { { S("DbList"), S("{\"a\":\"\xFF\"}") } };
+	struct dts_request r;
+	struct dts_signed out;
+	char err[DTS_ERR_MAX];
+
+	memset(&r, 0, sizeof r);
+	r.scheme = DTS_SCHEME_V3;
+	r.method = S("POST");
+	r.host = S("dts.aliyuncs.com");
+	r.action = S("ModifyDtsJob");
+	r.version = S("2020-01-01");
+	r.access_key_id = S("id");
+	r.access_key_secret = S("very-secret-value");
+	r.timestamp = S("2024-05-06T07:08:09Z");
+	r.nonce = S("n");
+	r.body = body;
+	r.nbody = 1;
+	dts_signed_init(&out);
+	check_true("invalid UTF-8 in body is refused", dts_sign(&r, &out, err) != 0);
+	check_bytes("error names the parameter", err, strlen(err),
+		    "body.DbList: not valid UTF-8 (byte 0xFF at offset 6)");
+
+	body[0].value = S("{}");
+	r.timestamp = S("2024-05-06 07:08:09");
+	check_true("bad timestamp is refused",
+		   dts_sign(&r, &out, err) != 0 && strncmp(err, "timestamp:", 10) == 0);
+	r.timestamp = S("2024-05-06T07:08:09Z");
+	r.method = S("GET");
+	check_true("GET with a body is refused",
+		   dts_sign(&r, &out, err) != 0 && strncmp(err, "body:", 5) == 0);
+	r.method = S("PUT");
+	check_true("PUT is refused",
+		   dts_sign(&r, &out, err) != 0 && strncmp(err, "method:", 7) == 0);
+	r.method = S("post");
+	check_true("method is case-insensitive", dts_sign(&r, &out, err) == 0 &&
+		   strcmp(out.method, "POST") == 0);
+	dts_signed_free(&out);
+	r.access_key_id = S(NULL);
+	check_true("missing access key id",
+		   dts_sign(&r, &out, err) != 0 && strcmp(err, "access_key_id: missing") == 0);
+	check_true("no error mentions the secret", strstr(err, "very-secret") == NULL);
+}
+
+int main(void)
+{
+	test_encoder();
+	test_utf8();
+	test_base64();
+	test_doc_v3();
+	test_doc_v1();
+	test_v1_primitive();
+	test_v3_headers();
+	test_errors();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
