@@ -1,0 +1,46 @@
+rockspec_format = "3.0"
+package = "lua-dts"
+version = "scm-1"
+source = {
+  url = "git+file:///lua-dts", -- `luarocks make` builds the checkout it runs in
+}
+description = {
+  summary = "Alibaba Cloud Data Transmission Service (DTS) from Lua: ModifyDtsJob and friends",
+  detailed = [[
+    A C core signs Alibaba Cloud OpenAPI requests (V3 ACS3-HMAC-SHA256 and RPC
+    V1 HMAC-SHA1, via OpenSSL) and speaks verified HTTPS (libcurl); thin Lua
+    bindings and pure-Lua helpers drive ModifyDtsJob from scripts, runbooks and
+    OpenResty.
+  ]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson",
+}
+external_dependencies = {
+  OPENSSL = { header = "openssl/hmac.h", library = "crypto" },
+  -- Debian keeps curl/curl.h in the multiarch include directory, which the
+  -- header check does not search; the compiler finds it by itself.
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["dts.core"] = {
+      sources = { "src/lua_core.c", "src/sign.c", "src/encode.c" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      incdirs = { "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(OPENSSL_LIBDIR)" },
+      libraries = { "crypto" },
+    },
+    ["dts.curl"] = {
+      sources = { "src/lua_curl.c", "src/http_curl.c" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libdirs = { "$(CURL_LIBDIR)" },
+      libraries = { "curl" },
+    },
+    ["dts.certs"] = "lua/dts/certs.lua",
+    ["dts.nginx"] = "lua/dts/nginx.lua",
+  },
+}
