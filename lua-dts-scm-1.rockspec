@@ -41,6 +41,8 @@ build = {
       libraries = { "curl" },
     },
     ["dts.certs"] = "lua/dts/certs.lua",
+    ["dts.codes"] = "lua/dts/codes.lua",
     ["dts.nginx"] = "lua/dts/nginx.lua",
+    ["dts.schema"] = "lua/dts/schema.lua",
   },
 }

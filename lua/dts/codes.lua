@@ -1,0 +1,81 @@
+-- The service's error codes (dts-api.md section 1.3): the HTTP status and
+-- message it answers with, and what a client should do.  One table serves
+-- both sides: the emulator answers from it, the client classifies by it.
+--
+--   status     HTTP status of the gateway answer
+--   message    the service's message (%s: a parameter name or detail)
+--   retryable  true: back off and retry with the same ClientToken
+--   kind       error kind for the client (default "api")
+--
+-- Codes may arrive with a "DTS.Msg." prefix; lookup() strips it.
+
+local codes = {
+  ["Throttling"] = { status = 400, retryable = true,
+    message = "Request was denied due to request throttling." },
+  ["Throttling.User"] = { status = 400, retryable = true,
+    message = "Request was denied due to user flow control." },
+  ["Throttling.Api"] = { status = 400, retryable = true,
+    message = "Request was denied due to api flow control." },
+  ["ServiceUnavailable"] = { status = 500, retryable = true,
+    message = "The request has failed due to a temporary failure of the server." },
+  ["InternalError"] = { status = 500, retryable = true,
+    message = "The request processing has failed due to some unknown error." },
+  ["UnknownError"] = { status = 500, retryable = true,
+    message = "The request processing has failed due to some unknown error." },
+
+  ["SignatureDoesNotMatch"] = { status = 400,
+    message = "Specified signature is not matched with our calculation. server string to sign is:%s" },
+  ["IncompleteSignature"] = { status = 400,
+    message = "The request signature does not conform to Aliyun standards. %s" },
+  ["SignatureNonceUsed"] = { status = 400,
+    message = "Specified signature nonce was used already." },
+  ["InvalidTimeStamp.Expired"] = { status = 400,
+    message = "Specified time stamp or date value is expired." },
+  ["InvalidTimeStamp.Format"] = { status = 400,
+    message = "Specified time stamp or date value is not well formatted." },
+  ["InvalidAccessKeyId.NotFound"] = { status = 404, kind = "credentials",
+    message = "Specified access key is not found." },
+  ["InvalidSecurityToken.Expired"] = { status = 403, kind = "credentials",
+    message = "Specified SecurityToken is expired." },
+  ["InvalidSecurityToken.Malformed"] = { status = 400, kind = "credentials",
+    message = "Specified SecurityToken is malformed." },
+  ["InvalidSecurityToken.MismatchWithAccessKey"] = { status = 400, kind = "credentials",
+    message = "Specified SecurityToken mismatch with the AccessKey." },
+
+  ["InvalidAction.NotFound"] = { status = 404,
+    message = "Specified api is not found, please check your url and method." },
+  ["InvalidVersion"] = { status = 400,
+    message = "Specified parameter Version is not valid." },
+  ["MissingParameter"] = { status = 400,
+    message = "%s is mandatory for this action." },
+  ["InvalidParameter"] = { status = 400,
+    message = "Specified parameter %s is not valid." },
+  ["Forbidden.RAM"] = { status = 403,
+    message = "User not authorized to operate on the specified resource, or this API doesn't support RAM." },
+  ["Forbidden.InstanceNotFound"] = { status = 404,
+    message = "The specified instance is not found." },
+
+  -- DTS business errors: 403 is inferred (dts-api.md 1.3), messages unverified.
+  ["OperationDenied.JobStatusModifying"] = { status = 403,
+    message = "The job is being modified. Wait until the modification is finished and the job is running, then retry." },
+  ["CheckStatus.InvalidInitStatus"] = { status = 403,
+    message = "The job status %s does not allow this operation." },
+  ["ModifyDenied.JobStatusNotRunning"] = { status = 403,
+    message = "The objects of a job can be modified only while it is running or failed in the incremental stage; it is %s." },
+}
+
+local M = { codes = codes }
+
+-- The entry for a code, "DTS.Msg." prefix or not, and the bare code.
+function M.lookup(code)
+  if type(code) ~= "string" then return nil end
+  local bare = code:gsub("^DTS%.Msg%.", "")
+  local entry = codes[bare]
+  if entry then return entry, bare end
+  if bare:match("^Throttling") then return codes.Throttling, bare end
+  if bare:match("^Missing") then return codes.MissingParameter, bare end
+  if bare:match("^InvalidSecurityToken") then return codes["InvalidSecurityToken.Malformed"], bare end
+  return nil, bare
+end
+
+return M

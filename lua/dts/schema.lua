@@ -1,0 +1,99 @@
+-- The parameters of each action (dts-api.md sections 1.1, 2.2 and 5.1): the
+-- one place they are written down.  Validation, snake_case aliases, where a
+-- parameter goes on the wire, the docs and the CLI's flags all derive from
+-- these tables.
+--
+-- A parameter:
+--   name      the API's name (PascalCase)
+--   alias     snake_case alias (derived from name)
+--   type      "string" | "boolean" | "json"  (json: a Lua table or JSON text)
+--   where     "query" | "body" (form field), as the official SDKs send it
+--   required  the API refuses the call without it
+--   enum      allowed values
+--   max_len   longest value in characters; ascii: ASCII only
+--   json      "object": the JSON text must be an object
+--   max_bytes longest JSON text in bytes
+--   doc       one line for docs and --help
+
+local schema = {}
+
+local MiB = 1024 * 1024
+
+local function action(def)
+  def.by_name, def.by_alias = {}, {}
+  for i, p in ipairs(def.params) do
+    -- DtsInstanceId -> dts_instance_id, DtsInstanceID -> dts_instance_id
+    p.alias = p.name:gsub("(%u+)(%u%l)", "%1_%2"):gsub("(%l)(%u)", "%1_%2"):lower()
+    p.index = i
+    def.by_name[p.name] = p
+    def.by_alias[p.alias] = p
+  end
+  schema[def.action] = def
+  return def
+end
+
+action {
+  action = "ModifyDtsJob", version = "2020-01-01", method = "POST",
+  doc = "Change the objects (DbList) or the reserved settings of a synchronization task.",
+  params = {
+    { name = "RegionId", type = "string", where = "query",
+      doc = "Region of the DTS instance, e.g. cn-hangzhou (default: the client's region)." },
+    { name = "DtsInstanceId", type = "string", where = "query", required = true,
+      doc = "ID of the synchronization instance, e.g. dtsbi6e22ay243****." },
+    { name = "DtsJobId", type = "string", where = "query",
+      doc = "ID of the synchronization task." },
+    { name = "SynchronizationDirection", type = "string", where = "query",
+      enum = { "Forward", "Reverse" },
+      doc = "Direction of a two-way synchronization: Forward (default) or Reverse." },
+    { name = "ClientToken", type = "string", where = "query", max_len = 64, ascii = true,
+      doc = "Idempotency token, ASCII, at most 64 characters (generated when absent)." },
+    { name = "DbList", type = "json", where = "body", json = "object", max_bytes = MiB,
+      doc = "The complete new object list; it REPLACES the current one (at most 1 MB of JSON)." },
+    { name = "EtlOperatorColumnReference", type = "json", where = "body",
+      doc = "T+1 ETL operator configuration (opaque JSON)." },
+    { name = "ModifyTypeEnum", type = "string", where = "body", enum = { "UPDATE_RESERVED" },
+      doc = "UPDATE_RESERVED: merge Reserved into the task's settings instead of changing objects." },
+    { name = "Reserved", type = "json", where = "body", json = "object",
+      doc = "Reserved settings as a JSON object; merged, only the keys sent change." },
+    { name = "FileOssUrl", type = "string", where = "query",
+      doc = "OSS URL of a file holding the object list." },
+    { name = "FilterTableName", type = "string", where = "body",
+      doc = "Name of a table to filter." },
+    { name = "StructureInitialization", type = "boolean", where = "query",
+      doc = "Schema initialization for the newly added objects." },
+    { name = "DataInitialization", type = "boolean", where = "query",
+      doc = "Full data initialization for the newly added objects." },
+    { name = "DataSynchronization", type = "boolean", where = "query",
+      doc = "Incremental synchronization." },
+    { name = "ZeroEtlJob", type = "boolean", where = "query",
+      doc = "Whether the task is a zero-ETL (seamless integration) node." },
+    { name = "ResourceGroupId", type = "string", where = "query",
+      doc = "Resource group ID, e.g. rg-acfmzawhxxc****." },
+  },
+}
+
+action {
+  action = "DescribeDtsJobDetail", version = "2020-01-01", method = "POST",
+  doc = "Read a task's status, its current objects (DbObject) and reserved settings.",
+  params = {
+    { name = "RegionId", type = "string", where = "query",
+      doc = "Region of the DTS instance (default: the client's region)." },
+    { name = "DtsJobId", type = "string", where = "query",
+      doc = "ID of the task." },
+    { name = "DtsInstanceID", type = "string", where = "query",
+      doc = "ID of the instance (note the capital ID)." },
+    { name = "SynchronizationDirection", type = "string", where = "query",
+      enum = { "Forward", "Reverse" },
+      doc = "Direction of a two-way synchronization." },
+    { name = "SyncSubJobHistory", type = "boolean", where = "query",
+      doc = "Also list finished sub-tasks (default: only the latest)." },
+    { name = "ZeroEtlJob", type = "boolean", where = "query",
+      doc = "Whether the task is a zero-ETL node." },
+    { name = "ResourceGroupId", type = "string", where = "query",
+      doc = "Resource group ID." },
+    { name = "DbObjectOutputType", type = "string", where = "query",
+      doc = "Output form of DbObject (undocumented)." },
+  },
+}
+
+return schema
