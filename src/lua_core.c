@@ -13,8 +13,8 @@
 
 #include "compat.h"
 #include "sign.h"
+#include "version.h"
 
-#define DTS_VERSION "0.1.0"
 #define OWNER_MT "dts.core.owner"
 
 /* ---- results owned by a userdata ---- */

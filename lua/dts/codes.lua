@@ -50,18 +50,19 @@ local codes = {
     message = "%s is mandatory for this action." },
   ["InvalidParameter"] = { status = 400,
     message = "Specified parameter %s is not valid." },
-  ["Forbidden.RAM"] = { status = 403,
-    message = "User not authorized to operate on the specified resource, or this API doesn't support RAM." },
+  ["Forbidden.RAM"] = { status = 403, message = "User not authorized to operate on the "
+    .. "specified resource, or this API doesn't support RAM." },
   ["Forbidden.InstanceNotFound"] = { status = 404,
     message = "The specified instance is not found." },
 
   -- DTS business errors: 403 is inferred (dts-api.md 1.3), messages unverified.
-  ["OperationDenied.JobStatusModifying"] = { status = 403,
-    message = "The job is being modified. Wait until the modification is finished and the job is running, then retry." },
+  ["OperationDenied.JobStatusModifying"] = { status = 403, message = "The job is being "
+    .. "modified. Wait until the modification is finished and the job is running, then retry." },
   ["CheckStatus.InvalidInitStatus"] = { status = 403,
     message = "The job status %s does not allow this operation." },
   ["ModifyDenied.JobStatusNotRunning"] = { status = 403,
-    message = "The objects of a job can be modified only while it is running or failed in the incremental stage; it is %s." },
+    message = "The objects of a job can be modified only while it is running or failed "
+      .. "in the incremental stage; it is %s." },
 }
 
 local M = { codes = codes }

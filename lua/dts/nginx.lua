@@ -1,0 +1,302 @@
+-- Starts a throw-away nginx with the Lua module on 127.0.0.1, for the
+-- emulator and the tests.
+--
+--   local server, err = require("dts.nginx").start{
+--     server = "location / { content_by_lua_block { ngx.say('hi') } }",
+--   }
+--   ...
+--   server.stop()
+--
+-- server: url ("https://localhost:PORT", or http://), port, host
+-- ("localhost"), address ("127.0.0.1"), prefix (the temporary directory),
+-- ca_file, cert_file, key_file (and client_cert_file, client_key_file),
+-- stop() (idempotent), error_log() (its text, also after stop).
+--
+-- Options (all optional):
+--   server, http, main   directives inside server{}, inside http{} before the
+--                        server, and in the main context; each a string or a
+--                        function(server) returning one
+--   tls = true           HTTPS with certificates from dts.certs
+--   client_cert = false  also make a client certificate
+--   port                 default: a random free one
+--   lua_package_path, lua_package_cpath   searched after the project's lua/
+--   env = { "NAME", ... }                 environment variables for Lua
+--   log_level = "notice"
+-- The nginx binary is $DTS_NGINX or /usr/sbin/nginx.
+
+local certs = require "dts.certs"
+
+local _M = {}
+
+local MODULES = "/usr/lib/nginx/modules"
+local ATTEMPTS = 10
+
+local CONFIG = [[
+${user}daemon on;
+master_process on;
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log ${log_level};
+load_module ${modules}/ndk_http_module.so;
+load_module ${modules}/ngx_http_lua_module.so;
+${env}
+${main}
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  lua_package_path ${lua_path};
+  lua_package_cpath ${lua_cpath};
+${http}
+  server {
+    listen 127.0.0.1:${port}${ssl};
+    server_name localhost;
+${tls}
+${server}
+  }
+}
+]]
+
+local TLS = [[
+    ssl_certificate ${cert_file};
+    ssl_certificate_key ${key_file};
+]]
+
+-- Ready once the pid file exists and a worker answers; "GET x" is a bad
+-- request line, so nginx answers 400 itself without running any location
+-- (on an HTTPS port too: plain HTTP there gets a plain 400).
+local PROBE = [[
+for i in $(seq 200); do
+  if [ -s ${pid_file} ] && (exec 3<>/dev/tcp/127.0.0.1/${port} &&
+      printf 'GET x HTTP/1.0\r\n\r\n' >&3 && IFS= read -r -t 2 line <&3 &&
+      [ "${line#HTTP/}" != "$line" ]) 2>/dev/null; then
+    exit 0
+  fi
+  sleep 0.05
+done
+exit 1
+]]
+
+-- TERM, then KILL, each waited for (bounded); a zombie counts as gone, as
+-- nobody may be reaping it.  Not QUIT: a graceful stop waits for requests
+-- still running (a test's slow answer that the client gave up on over TLS
+-- looks alive to nginx).  The prefix is removed apart, once the log has
+-- been read.
+local STOP = [[
+pid=$(cat ${pid_file} 2>/dev/null)
+alive() {
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+    ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+}
+for sig in TERM KILL; do
+  alive || break
+  kill -"$sig" "$pid" 2>/dev/null
+  for i in $(seq 60); do alive || break; sleep 0.05; done
+done
+]]
+
+local function quote(s)
+  return "'" .. s:gsub("'", [['\'']]) .. "'"
+end
+
+-- A string for nginx.conf.
+local function nginx_quote(s)
+  return '"' .. s:gsub('[\\"]', "\\%0") .. '"'
+end
+
+local function fill(template, vars)
+  return (template:gsub("%${([%w_]+)}", vars))
+end
+
+-- Runs a bash script; true and its output, or nil and its output.  The
+-- exit status is read from the output because os.execute and
+-- io.popen():close() report it differently in 5.1/LuaJIT and 5.2+.  A
+-- sanitizer runtime preloaded into the interpreter under test must not
+-- follow into the tools started here: LeakSanitizer fails them for their
+-- own leaks.
+local function run(script)
+  local pipe = io.popen("unset LD_PRELOAD; bash -c " .. quote(script) ..
+                        " 2>&1; echo \"exit=$?\"")
+  local out = pipe:read("*a")
+  pipe:close()
+  local text, status = out:match("^(.-)exit=(%d+)%s*$")
+  text = (text or out):gsub("%s+$", "")
+  if status == "0" then
+    return true, text
+  end
+  return nil, text
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then
+    return nil
+  end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f, err = io.open(path, "wb")
+  if not f then
+    return nil, err
+  end
+  local ok, werr = f:write(data)
+  f:close()
+  if not ok then
+    return nil, werr
+  end
+  return true
+end
+
+-- The project's lua/ directory, absolute, from this file's own path.
+local function lua_dir()
+  local source = debug.getinfo(1, "S").source
+  local dir = source:match("^@(.-)dts[/\\]nginx%.lua$")
+  if not dir then
+    return nil, "dts.nginx: cannot tell where dts/nginx.lua was loaded from"
+  end
+  if dir:sub(1, 1) ~= "/" then
+    local ok, cwd = run("pwd")
+    if not ok then
+      return nil, "dts.nginx: pwd: " .. cwd
+    end
+    dir = cwd .. "/" .. dir
+  end
+  return dir
+end
+
+-- Ports below Linux's ephemeral range (32768-60999) clash less with the
+-- client side of local connections.
+local function random_port()
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local b = f:read(2)
+  f:close()
+  return 10000 + (b:byte(1) * 256 + b:byte(2)) % 22000
+end
+
+local function tail(text, lines)
+  local all = {}
+  for line in (text or ""):gmatch("[^\n]+") do
+    all[#all + 1] = line
+  end
+  return table.concat(all, "\n", math.max(1, #all - lines + 1))
+end
+
+local function text(value, server)
+  if type(value) == "function" then
+    return value(server) or ""
+  end
+  return value or ""
+end
+
+local function render(opts, server, dir, user)
+  local env = {}
+  for i, name in ipairs(opts.env or {}) do
+    env[i] = "env " .. name .. ";"
+  end
+  local tls = opts.tls ~= false
+  return fill(CONFIG, {
+    user = user,
+    prefix = server.prefix,
+    log_level = opts.log_level or "notice",
+    modules = MODULES,
+    env = table.concat(env, "\n"),
+    main = text(opts.main, server),
+    lua_path = nginx_quote(dir .. "?.lua;" .. dir .. "?/init.lua;" ..
+                           (opts.lua_package_path or "") .. ";;"),
+    lua_cpath = nginx_quote((opts.lua_package_cpath or "") .. ";;"),
+    http = text(opts.http, server),
+    port = tostring(server.port),
+    ssl = tls and " ssl" or "",
+    tls = tls and fill(TLS, {
+      cert_file = nginx_quote(server.cert_file),
+      key_file = nginx_quote(server.key_file),
+    }) or "",
+    server = text(opts.server, server),
+  })
+end
+
+function _M.start(opts)
+  opts = opts or {}
+  local dir, err = lua_dir()
+  if not dir then
+    return nil, err
+  end
+  local ok, prefix = run("mktemp -d \"${TMPDIR:-/tmp}/lua-dts-nginx.XXXXXX\"")
+  if not ok then
+    return nil, "dts.nginx: mktemp: " .. prefix
+  end
+  local server = {
+    prefix = prefix,
+    host = "localhost",
+    address = "127.0.0.1",
+  }
+  local pid_file, log_file = prefix .. "/nginx.pid", prefix .. "/error.log"
+  local stopped_log
+
+  function server.error_log()
+    return stopped_log or read_file(log_file) or ""
+  end
+
+  function server.stop()
+    if not stopped_log then
+      run(fill(STOP, { pid_file = quote(pid_file) }))
+      stopped_log = read_file(log_file) or ""
+      run("rm -rf " .. quote(prefix))
+    end
+  end
+
+  -- nginx -e puts its start-up errors in the log too: show one or the other.
+  local function fail(msg, output)
+    local log = server.error_log()
+    server.stop()
+    local detail = log ~= "" and tail(log, 20) or output
+    return nil, "dts.nginx: " .. msg .. (detail and "\n" .. detail or "")
+  end
+
+  if opts.tls ~= false then
+    local made, cerr = certs.make(prefix, { client = opts.client_cert })
+    if not made then
+      return fail(cerr)
+    end
+    for k, v in pairs(made) do
+      server[k] = v
+    end
+  end
+  local _, uid = run("id -u")
+  local user = uid == "0" and "user root;\n" or ""
+  local nginx = os.getenv("DTS_NGINX") or "/usr/sbin/nginx"
+  local out
+  for _ = 1, opts.port and 1 or ATTEMPTS do
+    server.port = opts.port or random_port()
+    server.url = (opts.tls ~= false and "https" or "http") ..
+                 "://localhost:" .. server.port
+    ok, err = write_file(prefix .. "/nginx.conf", render(opts, server, dir, user))
+    if not ok then
+      return fail(tostring(err))
+    end
+    ok, out = run(table.concat({ quote(nginx), "-p", quote(prefix .. "/"),
+      "-c", quote(prefix .. "/nginx.conf"), "-e", quote(log_file) }, " "))
+    if ok or not out:find("Address already in use", 1, true) then
+      break
+    end
+  end
+  if not ok then
+    return fail("nginx did not start", out)
+  end
+  ok = run(fill(PROBE, {
+    pid_file = quote(pid_file), port = tostring(server.port),
+  }))
+  if not ok then
+    return fail("nginx started but does not answer on port " .. server.port)
+  end
+  return server
+end
+
+return _M

@@ -1,0 +1,404 @@
+/*
+ * dts.curl: the Lua binding of src/http_curl.c.
+ *
+ * Everything malloc'ed lives in the client userdata (struct
+ * dts_http_client), which exists before anything is acquired and frees it
+ * all from close/__gc, so a Lua error raised at any point leaks nothing.
+ * A request reads every field first, then performs (no Lua call while
+ * libcurl runs), then pushes the answer.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include "compat.h"
+#include "http_curl.h"
+
+#define CLIENT_MT "dts.curl.client"
+#define ERROR_MT "dts.curl.error"
+
+int luaopen_dts_curl(lua_State *L);
+
+static const char *const kind_names[] = {
+	"ok", "timeout", "tls", "network", "invalid_argument", "protocol"
+};
+
+/* nil, { kind =, message = } */
+static int push_error(lua_State *L, enum dts_http_kind kind, const char *msg)
+{
+	lua_pushnil(L);
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, kind_names[kind]);
+	lua_setfield(L, -2, "kind");
+	lua_pushstring(L, msg);
+	lua_setfield(L, -2, "message");
+	luaL_getmetatable(L, ERROR_MT);
+	lua_setmetatable(L, -2);
+	return 2;
+}
+
+/* nil, err for a bad option or request field: "name: reason". */
+static int push_invalid(lua_State *L, const char *name, const char *reason)
+{
+	lua_pushfstring(L, "%s: %s", name, reason);
+	return push_error(L, DTS_HTTP_INVALID_ARGUMENT, lua_tostring(L, -1));
+}
+
+static int l_error_tostring(lua_State *L)
+{
+	lua_getfield(L, 1, "kind");
+	lua_getfield(L, 1, "message");
+	lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+	return 1;
+}
+
+static const char *get_seconds(lua_State *L, int idx, long *ms)
+{
+	double s;
+
+	if (lua_type(L, idx) != LUA_TNUMBER)
+		return "expected a number of seconds";
+	s = lua_tonumber(L, idx);
+	if (!(s > 0 && s <= DTS_HTTP_MAX_TIMEOUT_S))
+		return "expected a number of seconds > 0";
+	*ms = (long)(s * 1000.0);
+	if (*ms < 1)
+		*ms = 1;
+	return NULL;
+}
+
+static const char *get_size(lua_State *L, int idx, size_t *size)
+{
+	double n;
+
+	if (lua_type(L, idx) != LUA_TNUMBER)
+		return "expected a number of bytes";
+	n = lua_tonumber(L, idx);
+	if (!(n >= 1 && n <= DTS_HTTP_MAX_RESPONSE_LIMIT) ||
+	    n != (double)(size_t)n)
+		return "expected a whole number of bytes in [1, 2^30]";
+	*size = (size_t)n;
+	return NULL;
+}
+
+enum option_type { OPT_STRING, OPT_SECONDS, OPT_SIZE, OPT_BOOLEAN };
+
+static const struct option {
+	const char *name;
+	enum option_type type;
+	size_t offset;
+} options[] = {
+#define OPT(name, type, field) \
+	{ name, type, offsetof(struct dts_http_config, field) }
+	OPT("allow_http", OPT_BOOLEAN, allow_http),
+	OPT("ca_file", OPT_STRING, ca_file),
+	OPT("ca_path", OPT_STRING, ca_path),
+	OPT("client_cert", OPT_STRING, client_cert),
+	OPT("client_key", OPT_STRING, client_key),
+	OPT("connect_timeout", OPT_SECONDS, connect_timeout_ms),
+	OPT("connect_to", OPT_STRING, connect_to),
+	OPT("insecure_host", OPT_STRING, insecure_host),
+	OPT("max_response_size", OPT_SIZE, max_response_size),
+	OPT("no_proxy", OPT_STRING, no_proxy),
+	OPT("proxy", OPT_STRING, proxy),
+	OPT("timeout", OPT_SECONDS, timeout_ms),
+	OPT("user_agent", OPT_STRING, user_agent),
+#undef OPT
+	{ NULL, OPT_STRING, 0 }
+};
+
+/* The option at -2 (name) / -1 (value) of a lua_next loop. */
+static const char *set_option(lua_State *L, struct dts_http_config *cfg,
+			      const char **name)
+{
+	const struct option *o;
+	void *field;
+	const char *s;
+	size_t len;
+
+	*name = "options";
+	if (lua_type(L, -2) != LUA_TSTRING)
+		return "option names must be strings";
+	*name = lua_tostring(L, -2);
+	for (o = options; o->name != NULL; o++)
+		if (strcmp(o->name, *name) == 0)
+			break;
+	if (o->name == NULL)
+		return "unknown option";
+	field = (char *)cfg + o->offset;
+	switch (o->type) {
+	case OPT_STRING:
+		if (lua_type(L, -1) != LUA_TSTRING)
+			return "expected a string";
+		s = lua_tolstring(L, -1, &len);
+		if (strlen(s) != len)
+			return "must not contain NUL bytes";
+		if (dts_http_set_string(field, s, len) != 0)
+			luaL_error(L, "not enough memory");
+		return NULL;
+	case OPT_SECONDS:
+		return get_seconds(L, -1, field);
+	case OPT_SIZE:
+		return get_size(L, -1, field);
+	case OPT_BOOLEAN:
+		if (lua_type(L, -1) != LUA_TBOOLEAN)
+			return "expected a boolean";
+		*(int *)field = lua_toboolean(L, -1);
+		return NULL;
+	}
+	return NULL;
+}
+
+/* curl.new{...} -> client | nil, err */
+static int l_new(lua_State *L)
+{
+	struct dts_http_client *c;
+	const char *name, *reason;
+	char msg[256];
+
+	if (!lua_isnoneornil(L, 1))
+		luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	c = dts_newuserdata(L, sizeof *c);
+	dts_http_init(c);
+	luaL_getmetatable(L, CLIENT_MT);
+	lua_setmetatable(L, -2);
+	if (lua_istable(L, 1)) {
+		lua_pushnil(L);
+		while (lua_next(L, 1) != 0) {
+			reason = set_option(L, &c->cfg, &name);
+			if (reason != NULL)
+				return push_invalid(L, name, reason);
+			lua_pop(L, 1);
+		}
+	}
+	if (dts_http_open(c, msg, sizeof msg) != 0)
+		return push_error(L, DTS_HTTP_NETWORK, msg);
+	return 1;
+}
+
+static struct dts_http_client *check_client(lua_State *L)
+{
+	return luaL_checkudata(L, 1, CLIENT_MT);
+}
+
+static int is_token(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') ||
+		      (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL)))
+			return 0;
+	}
+	return len > 0;
+}
+
+static const char *get_headers(lua_State *L, struct dts_http_client *c,
+			       int idx, const char **field)
+{
+	const char *name, *value;
+	size_t name_len, value_len;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return "names must be strings";
+		name = lua_tolstring(L, -2, &name_len);
+		*field = name;
+		if (!is_token(name, name_len))
+			return "invalid header name";
+		if (lua_type(L, -1) != LUA_TSTRING &&
+		    lua_type(L, -1) != LUA_TNUMBER)
+			return "expected a string";
+		/* A number becomes a string in its stack slot only: the key,
+		 * which lua_next needs, is untouched. */
+		value = lua_tolstring(L, -1, &value_len);
+		if (memchr(value, '\r', value_len) || memchr(value, '\n', value_len) ||
+		    memchr(value, '\0', value_len))
+			return "header values must not contain CR, LF or NUL";
+		if (dts_http_add_header(c, name, name_len, value, value_len) != 0)
+			luaL_error(L, "not enough memory");
+		lua_pop(L, 1);
+	}
+	return NULL;
+}
+
+/* Reads the request table at 2 into r; the strings stay on the stack. */
+static const char *get_request(lua_State *L, struct dts_http_client *c,
+			       struct dts_http_request *r, const char **field)
+{
+	const char *reason;
+	size_t len;
+
+	memset(r, 0, sizeof *r);
+	*field = "method";
+	lua_getfield(L, 2, "method");
+	if (!lua_isnil(L, -1)) {
+		if (lua_type(L, -1) != LUA_TSTRING)
+			return "expected a string";
+		r->method = lua_tolstring(L, -1, &len);
+		if (!is_token(r->method, len))
+			return "invalid method";
+	}
+	*field = "url";
+	lua_getfield(L, 2, "url");
+	if (lua_type(L, -1) != LUA_TSTRING)
+		return "expected a string";
+	r->url = lua_tolstring(L, -1, &len);
+	if (strlen(r->url) != len)
+		return "must not contain NUL bytes";
+	*field = "body";
+	lua_getfield(L, 2, "body");
+	if (!lua_isnil(L, -1)) {
+		if (lua_type(L, -1) != LUA_TSTRING)
+			return "expected a string";
+		r->body = lua_tolstring(L, -1, &r->body_len);
+	}
+	*field = "connect_timeout";
+	lua_getfield(L, 2, "connect_timeout");
+	if (!lua_isnil(L, -1) &&
+	    (reason = get_seconds(L, -1, &r->connect_timeout_ms)) != NULL)
+		return reason;
+	*field = "timeout";
+	lua_getfield(L, 2, "timeout");
+	if (!lua_isnil(L, -1) &&
+	    (reason = get_seconds(L, -1, &r->timeout_ms)) != NULL)
+		return reason;
+	*field = "headers";
+	lua_getfield(L, 2, "headers");
+	if (lua_isnil(L, -1))
+		return NULL;
+	if (!lua_istable(L, -1))
+		return "expected a table";
+	return get_headers(L, c, lua_gettop(L), field);
+}
+
+static void push_response(lua_State *L, const struct dts_http_client *c)
+{
+	const char *p = c->head.data, *end = p + c->head.len;
+	const char *name, *value;
+
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, (lua_Integer)c->status);
+	lua_setfield(L, -2, "status");
+	lua_newtable(L);
+	while (p < end) {
+		name = p;
+		value = name + strlen(name) + 1;
+		p = value + strlen(value) + 1;
+		lua_getfield(L, -1, name);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushstring(L, value);
+		} else {
+			lua_pushliteral(L, ", ");
+			lua_pushstring(L, value);
+			lua_concat(L, 3);
+		}
+		lua_setfield(L, -2, name);
+	}
+	lua_setfield(L, -2, "headers");
+	lua_pushlstring(L, c->body.len ? c->body.data : "", c->body.len);
+	lua_setfield(L, -2, "body");
+}
+
+/* client:request{...} -> { status, headers, body } | nil, err */
+static int l_request(lua_State *L)
+{
+	struct dts_http_client *c = check_client(L);
+	struct dts_http_request r;
+	const char *field, *reason;
+	char msg[512];
+	enum dts_http_kind kind;
+
+	luaL_argcheck(L, c->easy != NULL, 1, "client is closed");
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_settop(L, 2);
+	dts_http_clear(c);
+	reason = get_request(L, c, &r, &field);
+	if (reason != NULL)
+		return push_invalid(L, field, reason);
+	kind = dts_http_perform(c, &r, msg, sizeof msg);
+	if (kind != DTS_HTTP_OK) {
+		dts_http_clear(c);
+		return push_error(L, kind, msg);
+	}
+	push_response(L, c);
+	dts_http_clear(c);
+	return 1;
+}
+
+/* close, __gc and __close: idempotent. */
+static int l_close(lua_State *L)
+{
+	dts_http_close(check_client(L));
+	return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+	struct dts_http_client *c = check_client(L);
+
+	if (c->easy == NULL)
+		lua_pushliteral(L, CLIENT_MT " (closed)");
+	else
+		lua_pushfstring(L, CLIENT_MT " (%p)", (void *)c);
+	return 1;
+}
+
+/* curl.sleep(seconds): the blocking pause between retries of plain Lua,
+ * which has no sleep of its own. */
+static int l_sleep(lua_State *L)
+{
+	double s = luaL_checknumber(L, 1);
+	struct timespec ts;
+
+	luaL_argcheck(L, s >= 0 && s <= 86400, 1, "expected seconds in [0, 86400]");
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+int luaopen_dts_curl(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "request", l_request },
+		{ "close", l_close },
+		{ NULL, NULL }
+	};
+	static const luaL_Reg meta[] = {
+		{ "__gc", l_close },
+#if LUA_VERSION_NUM >= 504
+		{ "__close", l_close },
+#endif
+		{ "__tostring", l_tostring },
+		{ NULL, NULL }
+	};
+	static const luaL_Reg funcs[] = {
+		{ "new", l_new },
+		{ "sleep", l_sleep },
+		{ NULL, NULL }
+	};
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	luaL_newmetatable(L, CLIENT_MT);
+	luaL_setfuncs(L, meta, 0);
+	luaL_newlib(L, methods);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, ERROR_MT);
+	lua_pushcfunction(L, l_error_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+	luaL_newlib(L, funcs);
+	lua_pushfstring(L, "libcurl/%s %s", v->version,
+			v->ssl_version ? v->ssl_version : "no-TLS");
+	lua_setfield(L, -2, "version");
+	return 1;
+}
