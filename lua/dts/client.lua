@@ -1,0 +1,293 @@
+-- A DTS client: configuration, then the one-way flow of design.md for
+-- every call: validate -> encode -> sign -> send -> decode -> retry.
+
+local core = require "dts.core"
+local credentials = require "dts.credentials"
+local decode = require "dts.decode"
+local endpoint = require "dts.endpoint"
+local errors = require "dts.errors"
+local json = require "dts.json"
+local retry = require "dts.retry"
+local schema = require "dts.schema"
+local suggest = require "dts.suggest"
+local validate = require "dts.validate"
+
+local VERSION = core._VERSION
+
+local client = {}
+client.__index = client
+
+-- dts.new's options and their types; nothing else is accepted.
+local OPTIONS = {
+  region_id = "string", access_key_id = "string", access_key_secret = "string",
+  security_token = "string", credentials = "table", endpoint = "string",
+  protocol = "string", signature = "string", ca_file = "string", ca_path = "string",
+  client_cert = "string", client_key = "string", proxy = "string", no_proxy = "string",
+  connect_timeout = "number", timeout = "number", retries = "table",
+  transport = "any", connect_address = "string", insecure_host = "string",
+  user_agent = "string", max_response_size = "number", debug = "boolean",
+}
+
+local function option_names()
+  local names = {}
+  for k in pairs(OPTIONS) do names[#names + 1] = k end
+  table.sort(names)
+  return names
+end
+
+local function check_options(opts)
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then
+      local hint = type(k) == "string" and suggest(k, option_names())
+      return nil, errors.invalid(tostring(k), "not an option of dts.new%s",
+        hint and ("; did you mean " .. hint .. "?") or "")
+    end
+    if want ~= "any" and type(v) ~= want then
+      return nil, errors.invalid(k, "expected a %s, got %s", want, type(v))
+    end
+  end
+  if opts.protocol and opts.protocol ~= "https" and opts.protocol ~= "http" then
+    return nil, errors.invalid("protocol", 'expected "https" or "http"')
+  end
+  if opts.signature and opts.signature ~= "v3" and opts.signature ~= "v1" then
+    return nil, errors.invalid("signature", 'expected "v3" or "v1" (the RPC HMAC-SHA1 scheme the docs call V2)')
+  end
+  if opts.endpoint and not opts.endpoint:match("^[%w%.%-]+$")
+     and not opts.endpoint:match("^[%w%.%-]+:%d+$") then
+    return nil, errors.invalid("endpoint", 'expected "host" or "host:port", without scheme or path')
+  end
+  return true
+end
+
+local function pick_transport(opts)
+  local t = opts.transport
+  if type(t) == "table" then return t end
+  if t ~= nil and t ~= "curl" then
+    return nil, errors.invalid("transport", 'expected "curl" or a transport object')
+  end
+  return require("dts.transport.curl").new{
+    ca_file = opts.ca_file, ca_path = opts.ca_path,
+    client_cert = opts.client_cert, client_key = opts.client_key,
+    proxy = opts.proxy, no_proxy = opts.no_proxy,
+    connect_timeout = opts.connect_timeout or 5, timeout = opts.timeout or 30,
+    connect_address = opts.connect_address, insecure_host = opts.insecure_host,
+    allow_http = opts.protocol == "http", max_response_size = opts.max_response_size,
+    user_agent = opts.user_agent or ("lua-dts/" .. VERSION .. " (" .. _VERSION .. ")"),
+  }
+end
+
+-- dts.new(opts) -> client | nil, err
+function client.new(opts, getenv)
+  opts = opts or {}
+  getenv = getenv or os.getenv
+  if type(opts) ~= "table" then
+    return nil, errors.invalid(nil, "dts.new expects a table of options, got %s", type(opts))
+  end
+  local ok, err = check_options(opts)
+  if not ok then return nil, err end
+  local provider
+  provider, err = credentials.resolve(opts, getenv)
+  if not provider then return nil, err end
+  local transport
+  transport, err = pick_transport(opts)
+  if not transport then return nil, err end
+  local region = opts.region_id or getenv("ALIBABA_CLOUD_REGION_ID")
+  if region == "" then region = nil end
+  return setmetatable({
+    region = region,
+    endpoint = opts.endpoint,
+    protocol = opts.protocol or "https",
+    scheme = opts.signature or "v3",
+    credentials = provider,
+    transport = transport,
+    retries = retry.policy(opts.retries),
+    connect_timeout = opts.connect_timeout,
+    timeout = opts.timeout,
+    debug = opts.debug or false,
+  }, client)
+end
+
+-- The request a call would send, minus its signature: placed parameters.
+local function prepare(self, def, params, opts)
+  local values, err = validate(def, params)
+  if not values then return nil, err end
+  values.RegionId = values.RegionId or self.region
+  if not values.RegionId then
+    return nil, errors.invalid("region", "missing; set region_id in dts.new{} or "
+      .. "ALIBABA_CLOUD_REGION_ID, or pass RegionId")
+  end
+  -- One token for every attempt of this call, so a replay is harmless.
+  if def.by_name.ClientToken and not values.ClientToken then
+    values.ClientToken = core.nonce()
+  end
+  local query, body = {}, {}
+  for name, v in pairs(values) do
+    local p = def.by_name[name]
+    if p.where == "body" then body[name] = v else query[name] = v end
+  end
+  local host = self.endpoint or endpoint(values.RegionId)
+  return { def = def, host = host, query = query, body = body, opts = opts or {} }
+end
+
+local function sign(self, req, creds)
+  local signed, err = core.sign{
+    scheme = self.scheme, method = req.def.method, host = req.host, path = "/",
+    action = req.def.action, version = req.def.version,
+    access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
+    security_token = creds.security_token,
+    timestamp = core.timestamp(), nonce = core.nonce(),
+    query = req.query, body = req.body,
+  }
+  if not signed then return nil, errors.invalid(nil, err) end
+  signed.headers.accept = "application/json"
+  return signed
+end
+
+local function secrets_of(creds)
+  return { creds.access_key_secret, creds.security_token }
+end
+
+-- What dry_run shows: the exact request, with every secret redacted.
+local function redacted(self, signed, creds)
+  local secrets = secrets_of(creds)
+  local headers = {}
+  for k, v in pairs(signed.headers) do
+    headers[k] = errors.redact(v, secrets)
+  end
+  if headers.authorization then
+    headers.authorization = headers.authorization:gsub("Signature=%x+", "Signature=<redacted>")
+  end
+  local url = self.protocol .. "://" .. signed.headers.host .. signed.target
+  url = errors.redact(url, secrets):gsub("([?&]Signature=)[^&]*", "%1<redacted>")
+  return {
+    method = signed.method, url = url, headers = headers,
+    body = errors.redact(signed.body, secrets),
+  }
+end
+
+-- Make SignatureDoesNotMatch actionable; compare strings to sign only in debug.
+local function explain_signature(self, err, signed, creds, raw)
+  err.message = "the service computed a different signature: the access key secret "
+    .. "is most likely wrong (check for a changed or mistyped secret)"
+  if self.debug and raw and raw.Message then
+    local theirs = tostring(raw.Message):match("server string to sign is:(.*)$")
+    if theirs then
+      local same = theirs == signed.string_to_sign
+      err.message = err.message .. (same and "; the strings to sign match, so the secret differs"
+        or "; the strings to sign differ: client "
+          .. errors.redact(signed.string_to_sign, secrets_of(creds))
+          .. " server " .. errors.redact(theirs, secrets_of(creds)))
+    end
+  end
+  return err
+end
+
+local function send(self, req)
+  local ok, creds = self.credentials.get()
+  if not ok then return nil, creds end
+  local valid, cerr = credentials.validate(creds)
+  if not valid then return nil, cerr end
+  local signed, err = sign(self, req, creds)
+  if not signed then return nil, err end
+  if req.opts.dry_run then return redacted(self, signed, creds), nil, true end
+  local res
+  res, err = self.transport:request{
+    method = signed.method,
+    url = self.protocol .. "://" .. req.host .. signed.target,
+    headers = signed.headers, body = signed.body,
+    connect_timeout = req.opts.connect_timeout or self.connect_timeout,
+    timeout = req.opts.timeout or self.timeout,
+  }
+  if not res then
+    err.message = errors.redact(err.message, secrets_of(creds))
+    return nil, err
+  end
+  local body
+  body, err = decode(res)
+  if not body then
+    if err.bare_code == "SignatureDoesNotMatch" then
+      explain_signature(self, err, signed, creds, json.decode(res.body))
+    else
+      err.message = errors.redact(err.message, secrets_of(creds))
+    end
+    return nil, err
+  end
+  return body
+end
+
+-- call(action, params, opts) -> decoded answer | nil, err
+-- opts: dry_run, wait_modifying (seconds), timeout, connect_timeout
+function client:call(action, params, opts)
+  if getmetatable(self) ~= client then
+    error("use client:" .. tostring(action) .. "{...} (with a colon)", 3)
+  end
+  local def = schema[action]
+  local req, err = prepare(self, def, params, opts)
+  if not req then return nil, err end
+  local policy = self.retries
+  local deadline = req.opts.wait_modifying and (os.time() + req.opts.wait_modifying)
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local body, dry
+    body, err, dry = send(self, req)
+    if body then return body, nil, dry end
+    err.attempts = attempt
+    local again = retry.retryable(err) and attempt < policy.max_attempts
+    if not again and retry.is_modifying(err) and deadline and os.time() < deadline then
+      again = true
+    end
+    if not again then return nil, err end
+    local delay = retry.delay(policy, math.min(attempt, 10))
+    if deadline and retry.is_modifying(err) then
+      delay = math.min(math.max(delay, policy.base_delay), deadline - os.time())
+    end
+    self.transport:sleep(delay)
+  end
+end
+
+local function result(body)
+  return {
+    request_id = body.RequestId,
+    dts_job_id = body.DtsJobId,
+    status = body.Status,
+    success = true,
+    raw = body,
+  }
+end
+
+-- client:modify_dts_job(params [, opts]) -> result | nil, err
+function client:modify_dts_job(params, opts)
+  local body, err, dry = client.call(self, "ModifyDtsJob", params, opts)
+  if not body then return nil, err end
+  if dry then return body end
+  return result(body)
+end
+
+-- DbObject and Reserved come as JSON text inside the JSON answer.
+local function inner_json(text)
+  if type(text) ~= "string" or text == "" then return nil end
+  return (json.decode(text))
+end
+
+-- client:describe_dts_job_detail(params [, opts]) -> job | nil, err
+function client:describe_dts_job_detail(params, opts)
+  local body, err, dry = client.call(self, "DescribeDtsJobDetail", params, opts)
+  if not body then return nil, err end
+  if dry then return body end
+  local job = result(body)
+  job.dts_instance_id = body.DtsInstanceID or body.DtsInstanceId
+  job.db_object = inner_json(body.DbObject)
+  job.db_object_text = body.DbObject
+  job.reserved = inner_json(body.Reserved)
+  return job
+end
+
+function client:close()
+  if self.transport.close then self.transport:close() end
+end
+
+client.VERSION = VERSION
+
+return client

@@ -1,0 +1,46 @@
+-- The blocking transport for plain Lua: dts.curl, one keep-alive handle per
+-- client.  Never loaded inside nginx (see transport/cosocket.lua there).
+
+local curl = require "dts.curl"
+local errors = require "dts.errors"
+
+local transport = {}
+transport.__index = transport
+
+-- opts: ca_file, ca_path, client_cert, client_key, proxy, no_proxy,
+-- connect_timeout, timeout, connect_address, allow_http, user_agent,
+-- insecure_host, max_response_size
+function transport.new(opts)
+  local c, err = curl.new{
+    ca_file = opts.ca_file, ca_path = opts.ca_path,
+    client_cert = opts.client_cert, client_key = opts.client_key,
+    proxy = opts.proxy, no_proxy = opts.no_proxy,
+    connect_timeout = opts.connect_timeout, timeout = opts.timeout,
+    max_response_size = opts.max_response_size, user_agent = opts.user_agent,
+    allow_http = opts.allow_http, insecure_host = opts.insecure_host,
+    connect_to = opts.connect_address,
+  }
+  if not c then
+    return nil, errors.new("invalid_argument", { message = err.message })
+  end
+  return setmetatable({ client = c, name = "curl" }, transport)
+end
+
+-- req: { method, url, headers, body, connect_timeout, timeout }
+function transport:request(req)
+  local res, err = self.client:request(req)
+  if not res then
+    return nil, errors.new(err.kind, { message = err.message })
+  end
+  return res
+end
+
+function transport.sleep(_, seconds)
+  curl.sleep(seconds)
+end
+
+function transport:close()
+  self.client:close()
+end
+
+return transport

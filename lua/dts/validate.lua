@@ -1,0 +1,140 @@
+-- Step 1 of a request (design.md): check the caller's table against the
+-- action's schema and turn every value into the exact text the API takes.
+-- Nothing is sent when this says no.
+
+local core = require "dts.core"
+local errors = require "dts.errors"
+local grammar = require "dts.dblist.grammar"
+local json = require "dts.json"
+local suggest = require "dts.suggest"
+
+local invalid = errors.invalid
+
+local function describe(v)
+  if type(v) == "string" then return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v) end
+  return type(v)
+end
+
+local function deep_equal(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  for k, v in pairs(a) do
+    if not deep_equal(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+local function check_text(p, s)
+  local ok, pos = core.utf8_valid(s)
+  if not ok then return nil, invalid(p.name, "not valid UTF-8 (byte %d)", pos) end
+  if p.ascii and s:find("[^\32-\126]") then
+    return nil, invalid(p.name, "only printable ASCII characters are allowed")
+  end
+  if p.max_len and #s > p.max_len then
+    return nil, invalid(p.name, "%d characters, at most %d are allowed", #s, p.max_len)
+  end
+  if p.enum then
+    for _, allowed in ipairs(p.enum) do
+      if s == allowed then return s end
+    end
+    return nil, invalid(p.name, "%s is not one of %s", describe(s), table.concat(p.enum, ", "))
+  end
+  return s
+end
+
+local convert = {}
+
+function convert.string(p, v)
+  if type(v) ~= "string" then
+    return nil, invalid(p.name, "expected a string, got %s", describe(v))
+  end
+  return check_text(p, v)
+end
+
+-- The API's text for booleans; the strings are accepted as they are.
+function convert.boolean(p, v)
+  if v == true or v == "true" then return "true" end
+  if v == false or v == "false" then return "false" end
+  return nil, invalid(p.name, "expected true or false, got %s", describe(v))
+end
+
+-- A Lua table (encoded here) or JSON text (checked to parse).
+function convert.json(p, v)
+  local text, value
+  if type(v) == "table" then
+    local err
+    text, err = json.encode(v, p.name)
+    if not text then return nil, invalid(nil, err) end
+    value = v
+  elseif type(v) == "string" then
+    local ok, pos = core.utf8_valid(v)
+    if not ok then return nil, invalid(p.name, "not valid UTF-8 (byte %d)", pos) end
+    local err
+    value, err = json.decode(v)
+    if value == nil then
+      return nil, invalid(p.name, "not valid JSON: %s", err)
+    end
+    text = v
+  else
+    return nil, invalid(p.name, "expected a table or JSON text, got %s", describe(v))
+  end
+  if p.json == "object" and (type(value) ~= "table" or not text:match("^%s*{")) then
+    return nil, invalid(p.name, "expected a JSON object")
+  end
+  if p.max_bytes and #text > p.max_bytes then
+    return nil, invalid(p.name, "%d bytes of JSON, over the %d-byte (1 MB) limit",
+      #text, p.max_bytes)
+  end
+  if p.name == "DbList" then
+    local ok, err = grammar.check(value, p.name)
+    if not ok then return nil, invalid(nil, err) end
+  end
+  return text
+end
+
+-- validate(def, params) -> { Name = "wire text", ... } | nil, err
+return function(def, params)
+  if type(params) ~= "table" then
+    return nil, invalid(nil, "%s expects a table of parameters, got %s", def.action, type(params))
+  end
+  local given = {}
+  for key, v in pairs(params) do
+    if type(key) ~= "string" then
+      return nil, invalid(nil, "%s parameters are named; got a %s key", def.action, type(key))
+    end
+    local p = def.by_name[key] or def.by_alias[key]
+    if not p then
+      local names = {}
+      for _, q in ipairs(def.params) do
+        names[#names + 1] = q.name
+        names[#names + 1] = q.alias
+      end
+      local hint = suggest(key, names)
+      return nil, invalid(key, "not a parameter of %s%s", def.action,
+        hint and ("; did you mean " .. hint .. "?") or "")
+    end
+    local prev = given[p.name]
+    if prev and not deep_equal(prev.value, v) then
+      return nil, invalid(p.name, "given as both %s and %s, with different values",
+        prev.key < key and prev.key or key, prev.key < key and key or prev.key)
+    end
+    given[p.name] = { value = v, key = key }
+  end
+  local out = {}
+  for _, p in ipairs(def.params) do
+    local g = given[p.name]
+    if g == nil then
+      if p.required then
+        return nil, invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
+      end
+    else
+      local text, err = convert[p.type](p, g.value)
+      if not text then return nil, err end
+      out[p.name] = text
+    end
+  end
+  return out
+end
