@@ -23,10 +23,13 @@ end
 
 -- suggest("DtsInstanceid", { "DtsInstanceId", ... }) -> "DtsInstanceId" or nil
 return function(name, candidates)
-  local want, best, best_d = fold(name), nil, math.huge
+  local want, best, best_d, best_raw = fold(name), nil, math.huge, math.huge
   for _, c in ipairs(candidates) do
-    local d = distance(want, fold(c))
-    if d < best_d or (d == best_d and c < best) then best, best_d = c, d end
+    -- Ties go to the candidate spelt most like the name (db_lst -> db_list).
+    local d, raw = distance(want, fold(c)), distance(name, c)
+    if d < best_d or (d == best_d and raw < best_raw) then
+      best, best_d, best_raw = c, d, raw
+    end
   end
   -- Close enough to be a typo: a third of the name at most.
   if best and best_d <= math.max(1, math.floor(#want / 3)) then return best end
