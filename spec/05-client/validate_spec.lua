@@ -53,7 +53,8 @@ describe("modify_dts_job validation", function()
 
   it("checks types", function()
     refused({ DtsInstanceId = 42 }, "DtsInstanceId: expected a string, got number")
-    refused({ DtsInstanceId = "x", DataInitialization = "yes" }, 'DataInitialization: expected true or false, got "yes"')
+    refused({ DtsInstanceId = "x", DataInitialization = "yes" },
+      'DataInitialization: expected true or false, got "yes"')
     refused({ DtsInstanceId = "x", DataInitialization = 1 }, "DataInitialization: expected true or false, got number")
     refused({ DtsInstanceId = "x", DbList = 5 }, "DbList: expected a table or JSON text, got number")
     refused({ DtsInstanceId = "x", Reserved = true }, "Reserved: expected a table or JSON text, got boolean")
@@ -68,7 +69,8 @@ describe("modify_dts_job validation", function()
   it("checks enums", function()
     refused({ DtsInstanceId = "x", SynchronizationDirection = "forward" },
       'SynchronizationDirection: "forward" is not one of Forward, Reverse')
-    refused({ DtsInstanceId = "x", ModifyTypeEnum = "UPDATE" }, 'ModifyTypeEnum: "UPDATE" is not one of UPDATE_RESERVED')
+    refused({ DtsInstanceId = "x", ModifyTypeEnum = "UPDATE" },
+      'ModifyTypeEnum: "UPDATE" is not one of UPDATE_RESERVED')
   end)
 
   it("refuses text that is not UTF-8", function()
@@ -117,7 +119,8 @@ describe("modify_dts_job validation", function()
   it("refuses a DbList over 1 MB and says how big it is", function()
     local tables = {}
     for i = 1, 20000 do
-      tables[("table_with_a_long_name_%06d"):format(i)] = { name = ("table_with_a_long_name_%06d"):format(i), all = true }
+      local name = ("table_with_a_long_name_%06d"):format(i)
+      tables[name] = { name = name, all = true }
     end
     local err = refused({ DtsInstanceId = "x", DbList = { db = { name = "db", all = false, Table = tables } } },
       "bytes of JSON, over the 1048576-byte (1 MB) limit", "DbList")
