@@ -54,6 +54,7 @@ build = {
     ["dts.retry"] = "lua/dts/retry.lua",
     ["dts.schema"] = "lua/dts/schema.lua",
     ["dts.suggest"] = "lua/dts/suggest.lua",
+    ["dts.transport"] = "lua/dts/transport/init.lua",
     ["dts.transport.curl"] = "lua/dts/transport/curl.lua",
     ["dts.validate"] = "lua/dts/validate.lua",
   },

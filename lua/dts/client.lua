@@ -10,6 +10,7 @@ local json = require "dts.json"
 local retry = require "dts.retry"
 local schema = require "dts.schema"
 local suggest = require "dts.suggest"
+local transports = require "dts.transport"
 local validate = require "dts.validate"
 
 local VERSION = core._VERSION
@@ -60,13 +61,9 @@ local function check_options(opts)
   return true
 end
 
-local function pick_transport(opts)
-  local t = opts.transport
-  if type(t) == "table" then return t end
-  if t ~= nil and t ~= "curl" then
-    return nil, errors.invalid("transport", 'expected "curl" or a transport object')
-  end
-  return require("dts.transport.curl").new{
+-- What every transport is configured with.
+local function transport_settings(opts)
+  return {
     ca_file = opts.ca_file, ca_path = opts.ca_path,
     client_cert = opts.client_cert, client_key = opts.client_key,
     proxy = opts.proxy, no_proxy = opts.no_proxy,
@@ -90,7 +87,7 @@ function client.new(opts, getenv)
   provider, err = credentials.resolve(opts, getenv)
   if not provider then return nil, err end
   local transport
-  transport, err = pick_transport(opts)
+  transport, err = transports.choose(opts, transport_settings(opts))
   if not transport then return nil, err end
   local region = opts.region_id or getenv("ALIBABA_CLOUD_REGION_ID")
   if region == "" then region = nil end
