@@ -240,7 +240,7 @@ function client:call(action, params, opts)
     if deadline and retry.is_modifying(err) then
       delay = math.min(math.max(delay, policy.base_delay), deadline - os.time())
     end
-    self.transport:sleep(delay)
+    self.transport:sleep(delay, err)
   end
 end
 

@@ -1,6 +1,7 @@
 -- Which transport a client sends with, chosen once at dts.new (design.md):
 -- an explicit choice wins, else curl (plain Lua).  A transport is an
--- object with request(req) -> res | nil, err and sleep(seconds).
+-- object with request(req) -> res | nil, err and sleep(seconds, err), where
+-- err is the failure being backed off from (a transport may share it).
 
 local errors = require "dts.errors"
 
