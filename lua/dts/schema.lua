@@ -44,7 +44,7 @@ action {
       doc = "ID of the synchronization task." },
     { name = "SynchronizationDirection", type = "string", where = "query",
       enum = { "Forward", "Reverse" },
-      doc = "Direction of a two-way synchronization: Forward (default) or Reverse." },
+      doc = "Direction of a two-way synchronization (default Forward)." },
     { name = "ClientToken", type = "string", where = "query", max_len = 64, ascii = true,
       doc = "Idempotency token, ASCII, at most 64 characters (generated when absent)." },
     { name = "DbList", type = "json", where = "body", json = "object", max_bytes = MiB,
@@ -52,7 +52,7 @@ action {
     { name = "EtlOperatorColumnReference", type = "json", where = "body",
       doc = "T+1 ETL operator configuration (opaque JSON)." },
     { name = "ModifyTypeEnum", type = "string", where = "body", enum = { "UPDATE_RESERVED" },
-      doc = "UPDATE_RESERVED: merge Reserved into the task's settings instead of changing objects." },
+      doc = "Merge Reserved into the task's settings instead of changing objects." },
     { name = "Reserved", type = "json", where = "body", json = "object",
       doc = "Reserved settings as a JSON object; merged, only the keys sent change." },
     { name = "FileOssUrl", type = "string", where = "query",
@@ -95,5 +95,20 @@ action {
       doc = "Output form of DbObject (undocumented)." },
   },
 }
+
+-- The parameter reference of an action as a Markdown table (README.md
+-- carries it; a spec checks the two agree).
+function schema.markdown(name)
+  local def = schema[name]
+  local rows = { "| parameter | alias | type | sent in | |", "|---|---|---|---|---|" }
+  for _, p in ipairs(def.params) do
+    local notes = p.doc
+    if p.required then notes = "**required.** " .. notes end
+    if p.enum then notes = notes .. " One of: " .. table.concat(p.enum, ", ") .. "." end
+    rows[#rows + 1] = ("| `%s` | `%s` | %s | %s | %s |"):format(p.name, p.alias,
+      p.type == "json" and "table or JSON text" or p.type, p.where, notes)
+  end
+  return table.concat(rows, "\n") .. "\n"
+end
 
 return schema
