@@ -12,6 +12,7 @@ local client = require "dts.client"
 local dts = {
   VERSION = client.VERSION,
   new = client.new,
+  dblist = require "dts.dblist",
   errors = require "dts.errors",
   schema = require "dts.schema",
 }
