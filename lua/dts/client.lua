@@ -281,6 +281,12 @@ function client:describe_dts_job_detail(params, opts)
   return job
 end
 
+-- Workflows (lua/dts/workflows/): safe object changes on running jobs.
+function client:wait_idle(opts) return require("dts.workflows.wait")(self, opts) end
+function client:add_objects(opts) return require("dts.workflows.objects").add(self, opts) end
+function client:remove_objects(opts) return require("dts.workflows.objects").remove(self, opts) end
+function client:add_objects_in_batches(opts) return require("dts.workflows.batches")(self, opts) end
+
 function client:close()
   if self.transport.close then self.transport:close() end
 end

@@ -182,6 +182,14 @@ local function objects(dbs)
   return out
 end
 
+-- The objects' names, sorted.
+function dblist:names()
+  local out = {}
+  for name in pairs(objects(self.dbs)) do out[#out + 1] = name end
+  table.sort(out)
+  return out
+end
+
 -- diff(other) -> { added = {...}, removed = {...}, changed = {...} }: what
 -- sending other instead of self would do, object names sorted.
 function dblist:diff(other)
