@@ -27,7 +27,10 @@ local codes = {
     message = "Specified signature is not matched with our calculation. server string to sign is:%s" },
   ["IncompleteSignature"] = { status = 400,
     message = "The request signature does not conform to Aliyun standards. %s" },
-  ["SignatureNonceUsed"] = { status = 400,
+  -- Our nonces are 128 random bits, so this means an earlier copy of the
+  -- same request arrived (libcurl re-sends on a reused connection that died):
+  -- re-signed with a fresh nonce and the same ClientToken, a retry is safe.
+  ["SignatureNonceUsed"] = { status = 400, retryable = true,
     message = "Specified signature nonce was used already." },
   ["InvalidTimeStamp.Expired"] = { status = 400,
     message = "Specified time stamp or date value is expired." },

@@ -299,4 +299,44 @@ function _M.start(opts)
   return server
 end
 
+-- A lua_package_cpath entry under which nginx's LuaJIT finds a LuaJIT-ABI
+-- build of dts.core (the 5.4 one would not load), or nil and what to do:
+-- $DTS_LUAJIT_CPATH; a checkout's build/luajit/ next to lua/; the Lua 5.1
+-- trees luarocks installs into (the one this file came from first).
+function _M.luajit_cpath()
+  local env = os.getenv("DTS_LUAJIT_CPATH")
+  if env and env ~= "" then
+    return env
+  end
+  local candidates = {}
+  local dir = lua_dir()
+  if dir then
+    local checkout = dir:match("^(.*/)lua/$")
+    if checkout then
+      candidates[#candidates + 1] = checkout .. "build/luajit/?.so"
+    end
+    local tree = dir:match("^(.*/)share/lua/[%d.]+/$")
+    if tree then
+      candidates[#candidates + 1] = tree .. "lib/lua/5.1/?.so"
+    end
+  end
+  local home = os.getenv("HOME")
+  if home then
+    candidates[#candidates + 1] = home .. "/.luarocks/lib/lua/5.1/?.so"
+  end
+  candidates[#candidates + 1] = "/usr/local/lib/lua/5.1/?.so"
+  candidates[#candidates + 1] = "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so"
+  candidates[#candidates + 1] = "/usr/lib/lua/5.1/?.so"
+  for _, c in ipairs(candidates) do
+    local f = io.open((c:gsub("%?", "dts/core")), "rb")
+    if f then
+      f:close()
+      return c
+    end
+  end
+  return nil, "dts.nginx: no LuaJIT build of dts.core in " .. table.concat(candidates, ";")
+    .. ": run `make build/luajit/dts/core.so` in a checkout or"
+    .. " `luarocks --lua-version 5.1 make`, or set DTS_LUAJIT_CPATH"
+end
+
 return _M

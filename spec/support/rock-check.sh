@@ -18,8 +18,10 @@ modules=$(cd lua && find dts -name '*.lua' | sort | sed 's#\.lua$##; s#/init$##;
 check() { # interpreter lua-version
 	"$1" - "$tree" "$2" $modules <<'LUA'
 local tree, v = arg[1], arg[2]
-package.path = tree .. "/share/lua/" .. v .. "/?.lua;" .. tree .. "/share/lua/" .. v .. "/?/init.lua"
-package.cpath = tree .. "/lib/lua/" .. v .. "/?.so"
+-- The tree, then Debian's system directories (lua-cjson), never the checkout.
+package.path = tree .. "/share/lua/" .. v .. "/?.lua;" .. tree .. "/share/lua/" .. v .. "/?/init.lua;"
+  .. "/usr/share/lua/" .. v .. "/?.lua;/usr/share/lua/" .. v .. "/?/init.lua"
+package.cpath = tree .. "/lib/lua/" .. v .. "/?.so;/usr/lib/x86_64-linux-gnu/lua/" .. v .. "/?.so"
 assert(require("dts.core").sign, "dts.core")
 assert(require("dts.curl").new, "dts.curl")
 for i = 3, #arg do assert(require(arg[i]), arg[i]) end

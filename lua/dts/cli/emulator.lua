@@ -1,0 +1,143 @@
+-- `dts emulator`: the local DTS endpoint in the foreground.  Prints where it
+-- listens, the CA file and the test credentials, then waits; Ctrl-C stops
+-- it and removes its files.
+
+local emulator = require "dts.emulator"
+
+local M = {}
+
+local BUSINESS = { "http", "success_false", "success_false_string" }
+
+function M.add(parser)
+  local cmd = parser:command("emulator")
+    :summary("Run a local DTS endpoint for testing scripts offline.")
+    :description("Run a local DTS endpoint (ModifyDtsJob, DescribeDtsJobDetail, API "
+      .. "2020-01-01) on 127.0.0.1, over HTTPS with a certificate made at start. "
+      .. "It prints its URL, CA file and test credentials; Ctrl-C stops it.")
+  local function number(name, arg, help)
+    cmd:option(name, help):argname(arg):convert(tonumber)
+  end
+  number("--port", "<n>", "Port on 127.0.0.1 (default: a free one).")
+  cmd:flag("--http", "Plain HTTP instead of HTTPS.")
+  cmd:option("--access-key-id", "Access key id to accept (default: the test key)."):argname("<id>")
+  cmd:option("--access-key-secret", "Its secret (give both or neither)."):argname("<secret>")
+  cmd:option("--security-token", "STS token every request must carry."):argname("<token>")
+  cmd:flag("--expired-token", "Answer InvalidSecurityToken.Expired to that token.")
+  cmd:option("--state", "JSON file with the jobs to start from (default: one demo job).")
+    :argname("<file>")
+  number("--modifying-seconds", "<s>", "How long a job stays Modifying after a change (default 2).")
+  cmd:option("--business-errors", "How DTS business errors come back: http (403/404 "
+    .. "gateway body, default), success_false, success_false_string."):choices(BUSINESS)
+    :argname("<mode>")
+  cmd:flag("--dts-msg-prefix", "Business error codes as DTS.Msg.<code>.")
+  number("--time-window", "<s>", "Seconds a timestamp may be off, and a nonce is kept (default 900).")
+  number("--throttle-every", "<n>", "Answer every n-th request with 400 Throttling.User.")
+  number("--error-every", "<n>", "Answer every n-th request with 500 ServiceUnavailable.")
+  number("--delay", "<s>", "Answer requests after s seconds.")
+  number("--delay-every", "<n>", "Delay only every n-th request (with --delay).")
+  number("--drop-every", "<n>", "Close the connection of every n-th request without answering.")
+  number("--truncate-every", "<n>", "Cut the JSON body of every n-th answer in half.")
+  number("--garbage-every", "<n>", "Answer every n-th request with an HTML page.")
+  cmd:flag("--after-apply", "Faults strike after the request was applied (its answer is lost).")
+  cmd:option("--fault-action", "Faults strike this action only, e.g. ModifyDtsJob.")
+    :argname("<action>")
+  return cmd
+end
+
+local function options(args)
+  local faults = {
+    throttle_every = args.throttle_every, error_every = args.error_every,
+    delay = args.delay, delay_every = args.delay_every, drop_every = args.drop_every,
+    truncate_every = args.truncate_every, garbage_every = args.garbage_every,
+  }
+  if next(faults) ~= nil then
+    faults.after_apply = args.after_apply or nil
+    faults.action = args.fault_action
+  end
+  return {
+    port = args.port, http = args.http or nil,
+    access_key_id = args.access_key_id, access_key_secret = args.access_key_secret,
+    security_token = args.security_token, expired_token = args.expired_token or nil,
+    state = args.state, modifying_seconds = args.modifying_seconds,
+    business_errors = args.business_errors, dts_msg_prefix = args.dts_msg_prefix or nil,
+    time_window = args.time_window, faults = faults,
+  }
+end
+
+local function quote(s)
+  return "'" .. s:gsub("'", [['\'']]) .. "'"
+end
+
+-- Blocks until Ctrl-C (SIGINT reaches this shell, in our process group,
+-- while nginx runs detached) or until nginx exits by itself (status 2).  If
+-- this Lua process dies first, the shell stops nginx and cleans up for it.
+local WAIT = [[
+nginx=$(cat %s) || exit 2
+lua=$PPID
+while kill -0 "$nginx" 2>/dev/null && kill -0 "$lua" 2>/dev/null; do sleep 0.2; done
+if ! kill -0 "$lua" 2>/dev/null; then
+  kill -TERM "$nginx" 2>/dev/null
+  sleep 0.5
+  rm -rf %s
+fi
+exit 2
+]]
+
+-- os.execute's result as an exit code, or nil when killed by a signal:
+-- 5.2+ return (ok, "exit"|"signal", n), 5.1 and LuaJIT the wait status.
+local function exit_code(a, how, n)
+  if type(a) == "number" then
+    if a % 256 == 0 then
+      return a / 256
+    end
+    return nil
+  end
+  if how == "exit" then
+    return n
+  end
+  return nil
+end
+
+local function print_banner(em, args)
+  local lines = {
+    "DTS emulator: ModifyDtsJob and DescribeDtsJobDetail, API 2020-01-01",
+    "  url:                " .. em.url .. "   (listening on 127.0.0.1 only)",
+    "  endpoint:           " .. em.endpoint,
+    "  CA file:            " .. (em.ca_file or "(none: plain HTTP)"),
+    "  access key id:      " .. em.access_key_id,
+    -- The one place a secret is printed, and only the emulator's own.
+    "  access key secret:  " .. (args.access_key_secret and "(as given)" or em.access_key_secret),
+  }
+  if em.security_token then
+    lines[#lines + 1] = "  security token:     (as given)"
+  end
+  lines[#lines + 1] = "  request log:        " .. em.log_file
+  for _, job in ipairs(em.state() or {}) do
+    lines[#lines + 1] = ("  job:                %s (instance %s, %s)"):format(
+      job.DtsJobId, job.DtsInstanceId, job.Status)
+  end
+  lines[#lines + 1] = "Press Ctrl-C to stop."
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+  io.stdout:flush()
+end
+
+function M.run(args)
+  local em, err = emulator.start(options(args))
+  if not em then
+    io.stderr:write("dts emulator: ", (tostring(err):gsub("^dts%.emulator: ", "")), "\n")
+    return 1
+  end
+  print_banner(em, args)
+  local code = exit_code(os.execute(WAIT:format(quote(em.prefix .. "/nginx.pid"),
+                                                quote(em.prefix))))
+  em.stop()
+  if code == 2 then
+    io.stderr:write("dts emulator: nginx exited on its own\n", em.error_log(), "\n")
+    return 1
+  end
+  io.stdout:write("dts emulator: stopped\n")
+  io.stdout:flush()
+  return 0
+end
+
+return M

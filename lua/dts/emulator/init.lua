@@ -1,0 +1,224 @@
+-- A local DTS endpoint (issue 4): the real protocol over HTTPS on
+-- 127.0.0.1, in a throw-away nginx (dts.nginx) running dts.emulator.server.
+--
+--   local emulator = require "dts.emulator"
+--   local em = assert(emulator.start{ modifying_seconds = 0.5 })
+--   -- sign for em.endpoint ("localhost:PORT") with em.access_key_id and
+--   -- em.access_key_secret, send to em.url trusting em.ca_file
+--   em.requests()   -- the request log, decoded
+--   em.stop()
+--
+-- Options (all optional):
+--   port                  default: a free one
+--   http = false          plain HTTP instead of HTTPS
+--   access_key_id, access_key_secret   default: the fixed test pair below
+--   security_token        an STS token every request must carry
+--   expired_token = false answer InvalidSecurityToken.Expired to that token
+--   state                 jobs to start from: a JSON file name or a table
+--                         ({ jobs = {...} }, see dts.emulator.state); default
+--                         one demo job
+--   modifying_seconds = 2 how long a job stays Modifying after a change
+--   business_errors = "http" | "success_false" | "success_false_string"
+--   dts_msg_prefix = false   business error codes as "DTS.Msg.<code>"
+--   faults                rules, see dts.emulator.faults
+--   time_window = 900     seconds a timestamp may be off, and a nonce kept
+--
+-- The handle: url, endpoint, host, port, address, ca_file (nil with http),
+-- access_key_id, access_key_secret, security_token, prefix, log_file,
+-- stop(), requests(), clear_log(), set_faults(rules), state(), error_log().
+
+local cjson = require "cjson.safe"
+local nginx = require "dts.nginx"
+local faults = require "dts.emulator.faults"
+local log = require "dts.emulator.log"
+local state = require "dts.emulator.state"
+
+local emulator = {}
+
+-- Printed by `dts emulator` and safe to show: they open nothing but this.
+emulator.TEST_ACCESS_KEY_ID = "LTAIemulatorTestKey"
+emulator.TEST_ACCESS_KEY_SECRET = "emulator-test-secret-not-real"
+
+local BUSINESS_MODES = { http = true, success_false = true, success_false_string = true }
+
+local SERVER = [[
+    client_body_buffer_size 8m;
+    client_max_body_size 8m;
+    location / {
+      content_by_lua_block { require("dts.emulator.server").handle() }
+    }
+]]
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then
+    return nil, err
+  end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+-- Written aside and renamed, so the server never reads half a file.
+local function write_file(path, data)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then
+    return nil, err
+  end
+  local ok, werr = f:write(data)
+  f:close()
+  if not ok then
+    return nil, werr
+  end
+  return os.rename(tmp, path)
+end
+
+local function check_options(opts)
+  local types = {
+    port = "number", http = "boolean", access_key_id = "string",
+    access_key_secret = "string", security_token = "string", expired_token = "boolean",
+    modifying_seconds = "number", business_errors = "string", dts_msg_prefix = "boolean",
+    faults = "table", time_window = "number",
+  }
+  for k, v in pairs(opts) do
+    if k ~= "state" and not types[k] then
+      return nil, "dts.emulator: unknown option " .. tostring(k)
+    end
+    if types[k] and type(v) ~= types[k] then
+      return nil, "dts.emulator: option " .. k .. ": expected a " .. types[k]
+    end
+  end
+  if opts.business_errors and not BUSINESS_MODES[opts.business_errors] then
+    return nil, 'dts.emulator: option business_errors: expected "http", '
+      .. '"success_false" or "success_false_string"'
+  end
+  if opts.modifying_seconds and opts.modifying_seconds < 0 then
+    return nil, "dts.emulator: option modifying_seconds: must be >= 0"
+  end
+  if (opts.access_key_id == nil) ~= (opts.access_key_secret == nil) then
+    return nil, "dts.emulator: give access_key_id and access_key_secret together"
+  end
+  return true
+end
+
+-- The seed as JSON text, checked here so a bad state file is the caller's
+-- error and not a failing server.
+local function seed_text(spec)
+  local text = spec
+  if type(spec) == "string" then
+    local err
+    text, err = read_file(spec)
+    if not text then
+      return nil, "dts.emulator: state file: " .. tostring(err)
+    end
+  elseif type(spec) == "table" then
+    text = cjson.encode(spec)
+    if not text then
+      return nil, "dts.emulator: state: cannot be encoded as JSON"
+    end
+  elseif spec ~= nil then
+    return nil, "dts.emulator: option state: expected a file name or a table"
+  end
+  local model, err = state.new(text)
+  if not model then
+    return nil, "dts.emulator: " .. err
+  end
+  return cjson.encode(model:snapshot())
+end
+
+function emulator.start(opts)
+  opts = opts or {}
+  local ok, err = check_options(opts)
+  if not ok then
+    return nil, err
+  end
+  local seed
+  seed, err = seed_text(opts.state)
+  if not seed then
+    return nil, err
+  end
+  local rules
+  rules, err = faults.normalize(opts.faults)
+  if not rules then
+    return nil, "dts.emulator: " .. err
+  end
+  local cpath
+  cpath, err = nginx.luajit_cpath()
+  if not cpath then
+    return nil, err
+  end
+  local server
+  server, err = nginx.start{
+    tls = not opts.http, port = opts.port, lua_package_cpath = cpath, server = SERVER,
+  }
+  if not server then
+    return nil, err
+  end
+
+  local prefix = server.prefix .. "/"
+  local em = {
+    url = server.url, endpoint = "localhost:" .. server.port,
+    host = server.host, port = server.port, address = server.address,
+    ca_file = server.ca_file, prefix = server.prefix,
+    log_file = prefix .. "requests.jsonl",
+    access_key_id = opts.access_key_id or emulator.TEST_ACCESS_KEY_ID,
+    access_key_secret = opts.access_key_secret or emulator.TEST_ACCESS_KEY_SECRET,
+    security_token = opts.security_token,
+    stop = server.stop, error_log = server.error_log,
+  }
+  local generation = 0
+
+  function em.set_faults(spec)
+    local r, ferr = faults.normalize(spec)
+    if not r then
+      return nil, "dts.emulator: " .. ferr
+    end
+    -- A new generation even for equal rules: counters restart on each call.
+    generation = generation + 1
+    return write_file(prefix .. "faults.json",
+                      cjson.encode({ generation = generation, rules = r }))
+  end
+
+  function em.requests()
+    return log.read(em.log_file)
+  end
+
+  function em.clear_log()
+    local f = io.open(em.log_file, "w")
+    if f then
+      f:close()
+    end
+  end
+
+  -- The jobs as the server last saved them (before any call: the seed).
+  -- Status is the job's own; it is Modifying while modifying_until (an
+  -- epoch time in seconds) is ahead.
+  function em.state()
+    local text = read_file(prefix .. "state.json") or seed
+    return (cjson.decode(text) or {}).jobs
+  end
+
+  local cfg = cjson.encode({
+    access_key_id = em.access_key_id, access_key_secret = em.access_key_secret,
+    security_token = opts.security_token, expired_token = opts.expired_token or false,
+    modifying_seconds = opts.modifying_seconds or 2,
+    business_errors = opts.business_errors or "http",
+    dts_msg_prefix = opts.dts_msg_prefix or false,
+    time_window = opts.time_window or 900,
+  })
+  ok, err = write_file(prefix .. "emulator.json", cfg)
+  if ok then
+    ok, err = write_file(prefix .. "seed.json", seed)
+  end
+  if ok then
+    ok, err = em.set_faults(rules)
+  end
+  if not ok then
+    server.stop()
+    return nil, "dts.emulator: " .. tostring(err)
+  end
+  return em
+end
+
+return emulator

@@ -1,0 +1,168 @@
+-- Checks an action's parameters against dts.schema, as the service does
+-- before it runs the action, and types them: booleans become Lua booleans,
+-- JSON parameters decoded tables.  Parameters the schema does not know are
+-- left alone (the gateway ignores them; they were still signed).
+--
+--   local values, code, detail, reason = params.check(schema.ModifyDtsJob, raw)
+
+local cjson = require "cjson.safe"
+
+local params = {}
+
+-- The other object kinds of a DbList database entry (dts-api.md 3.1).
+local KINDS = {
+  "Table", "View", "Procedure", "Function", "Synonym", "Type", "Rule", "Default",
+  "Plan", "Package", "Sequence", "Domain", "Aggregate", "Operator", "Extension", "Job",
+}
+
+local function is_object(v)
+  if type(v) ~= "table" then
+    return false
+  end
+  for k in pairs(v) do
+    if type(k) ~= "string" then
+      return false
+    end
+  end
+  return true
+end
+
+local function utf8_length(s)
+  return select(2, s:gsub("[^\128-\191]", ""))
+end
+
+-- name/all/filter/dml_op/ddl_op types of one entry; "where" names it.
+local function check_entry(entry, where)
+  if not is_object(entry) then
+    return where .. " must be an object"
+  end
+  if entry.name ~= nil and type(entry.name) ~= "string" then
+    return where .. ".name must be a string"
+  end
+  if entry.all ~= nil and type(entry.all) ~= "boolean" then
+    return where .. ".all must be true or false"
+  end
+  for _, f in ipairs({ "filter", "dml_op", "ddl_op" }) do
+    if entry[f] ~= nil and type(entry[f]) ~= "string" then
+      return where .. "." .. f .. " must be a string"
+    end
+  end
+  return nil
+end
+
+-- The DbList grammar of dts-api.md 3.1/3.5: an object of databases, each
+-- with name/all and maps of tables (and other kinds), tables with columns.
+local function check_dblist(list)
+  if next(list) == nil then
+    return "DbList must name at least one database"
+  end
+  for db, entry in pairs(list) do
+    local where = "DbList." .. db
+    local bad = check_entry(entry, where)
+    if bad then
+      return bad
+    end
+    local listed = false
+    for _, kind in ipairs(KINDS) do
+      local map = entry[kind]
+      if map ~= nil then
+        if not is_object(map) then
+          return where .. "." .. kind .. " must be an object"
+        end
+        for name, item in pairs(map) do
+          bad = check_entry(item, where .. "." .. kind .. "." .. name)
+          if bad then
+            return bad
+          end
+          if item.column ~= nil then
+            if not is_object(item.column) then
+              return where .. "." .. kind .. "." .. name .. ".column must be an object"
+            end
+            for col, c in pairs(item.column) do
+              if not is_object(c) then
+                return where .. "." .. kind .. "." .. name .. ".column." .. col .. " must be an object"
+              end
+            end
+          end
+          listed = true
+        end
+      end
+    end
+    if entry.all == false and not listed then
+      return where .. ' has "all": false but lists no Table (or other objects)'
+    end
+  end
+  return nil
+end
+
+local SHAPES = { DbList = check_dblist }
+
+-- One value: the typed value, or nil and why it is refused.
+local function convert(p, value)
+  if p.type == "boolean" then
+    if value == "true" then
+      return true
+    elseif value == "false" then
+      return false
+    end
+    return nil, p.name .. ' must be "true" or "false"'
+  end
+  if p.enum then
+    local found = false
+    for _, e in ipairs(p.enum) do
+      found = found or e == value
+    end
+    if not found then
+      return nil, p.name .. " must be one of " .. table.concat(p.enum, ", ")
+    end
+  end
+  if p.ascii and value:find("[\128-\255]") then
+    return nil, p.name .. " must be ASCII"
+  end
+  if p.max_len and utf8_length(value) > p.max_len then
+    return nil, p.name .. " is longer than " .. p.max_len .. " characters"
+  end
+  if p.type == "json" then
+    if p.max_bytes and #value > p.max_bytes then
+      return nil, p.name .. " is larger than " .. p.max_bytes .. " bytes"
+    end
+    local decoded = cjson.decode(value)
+    if decoded == nil then
+      return nil, p.name .. " is not JSON"
+    end
+    if p.json == "object" and not (value:match("^%s*{") and is_object(decoded)) then
+      return nil, p.name .. " must be a JSON object"
+    end
+    local bad = SHAPES[p.name] and SHAPES[p.name](decoded)
+    if bad then
+      return nil, bad
+    end
+    return decoded
+  end
+  return value
+end
+
+-- raw: name -> string.  An empty value counts as absent, as the SDKs send
+-- "" for a parameter that is set but empty.  Returns the typed values, or
+-- nil, code (Missing<Name> or InvalidParameter), the parameter's name and
+-- the reason.
+function params.check(def, raw)
+  local values = {}
+  for _, p in ipairs(def.params) do
+    local value = raw[p.name]
+    if value == nil or value == "" then
+      if p.required then
+        return nil, "Missing" .. p.name, p.name
+      end
+    else
+      local typed, why = convert(p, value)
+      if typed == nil then
+        return nil, "InvalidParameter", p.name, why .. "."
+      end
+      values[p.name] = typed
+    end
+  end
+  return values
+end
+
+return params

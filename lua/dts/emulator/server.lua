@@ -1,0 +1,189 @@
+-- The emulator inside nginx (content_by_lua, one worker): reads the request,
+-- lets the fault rules act, runs dts.emulator.service, logs, answers.  Its
+-- files live in nginx's prefix, written by dts.emulator.start:
+--   emulator.json   options (credentials, windows, answer modes)
+--   seed.json       the jobs to start from
+--   faults.json     the fault rules, re-read on every request
+--   state.json      the jobs now, rewritten after each call (handle:state())
+--   requests.jsonl  the request log (handle:requests())
+-- Only dts.core is loaded here, never dts.curl (design.md).
+-- luacheck: globals ngx
+
+local cjson = require "cjson.safe"
+local core = require "dts.core"
+local faults = require "dts.emulator.faults"
+local log = require "dts.emulator.log"
+local reply = require "dts.emulator.reply"
+local service = require "dts.emulator.service"
+local state = require "dts.emulator.state"
+
+local server = {}
+
+-- Per worker; the launcher runs one, so this is the whole service's state.
+local loaded
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then
+    return nil
+  end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+-- Written aside, then renamed: a reader never sees half a file.
+local function write_file(path, data)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then
+    return nil, err
+  end
+  f:write(data)
+  f:close()
+  return os.rename(tmp, path)
+end
+
+local function load()
+  local prefix = ngx.config.prefix()
+  local cfg = cjson.decode(read_file(prefix .. "emulator.json") or "")
+  if type(cfg) ~= "table" then
+    return nil, "emulator.json missing or not JSON"
+  end
+  local model, err = state.new(read_file(prefix .. "seed.json"))
+  if not model then
+    return nil, err
+  end
+  return {
+    prefix = prefix,
+    svc = service.new(cfg, model),
+    model = model,
+    secrets = { cfg.access_key_secret, cfg.security_token },
+    faults_text = nil,
+    tracker = faults.new({}),
+  }
+end
+
+-- A changed faults.json (set_faults writes a new generation each time)
+-- replaces the rules and restarts their counters.
+local function refresh_faults(s)
+  local text = read_file(s.prefix .. "faults.json") or ""
+  if text == s.faults_text then
+    return
+  end
+  s.faults_text = text
+  local spec = cjson.decode(text)
+  local rules = type(spec) == "table" and faults.normalize(spec.rules)
+  if not rules then
+    ngx.log(ngx.ERR, "dts.emulator: faults.json unreadable, no faults in force")
+  end
+  s.tracker = faults.new(rules or {})
+end
+
+local function body()
+  ngx.req.read_body()
+  local data = ngx.req.get_body_data()
+  if data then
+    return data
+  end
+  local file = ngx.req.get_body_file()
+  return file and read_file(file) or ""
+end
+
+local function send(answer, request_id)
+  ngx.status = answer.status
+  ngx.header["Content-Type"] = answer.content_type or "application/json;charset=utf-8"
+  ngx.header["x-acs-request-id"] = request_id
+  ngx.print(answer.body)
+end
+
+local function kinds(rules, into)
+  for _, r in ipairs(rules) do
+    into[#into + 1] = r.kind
+  end
+  return into
+end
+
+-- The first rule that replaces or drops the answer; delays are slept here.
+local function act(rules)
+  local breaker
+  for _, r in ipairs(rules) do
+    if r.kind == "delay" then
+      ngx.sleep(r.seconds)
+    else
+      breaker = breaker or r
+    end
+  end
+  return breaker
+end
+
+local function run(s)
+  refresh_faults(s)
+  ngx.update_time()
+  local arrived = ngx.now()
+  local request_id = reply.request_id(core.nonce())
+  local req = service.parse{
+    method = ngx.req.get_method(), path = ngx.var.uri, args = ngx.var.args,
+    headers = ngx.req.get_headers(0), body = body(),
+  }
+  local before, after = s.tracker:plan(req.action)
+  local answer, entry
+  local breaker = act(before)
+  local struck_before = breaker ~= nil
+  if struck_before then
+    -- Before processing: nothing verified, nothing applied.
+    entry = req.entry
+    entry.parameters = log.redact(req.params, s.secrets)
+    answer = faults.answer(breaker, nil, request_id) or { status = 444 }
+  else
+    ngx.update_time()
+    answer, entry = s.svc:handle(req, ngx.now(), request_id)
+    if entry.verified then
+      -- A DescribeDtsJobDetail moves a status sequence on, so not only
+      -- applied calls change what state() shows.
+      write_file(s.prefix .. "state.json", cjson.encode(s.model:snapshot()))
+    end
+    breaker = act(after)
+    if breaker then
+      answer = faults.answer(breaker, answer, request_id) or answer
+    end
+  end
+  -- The rules that acted: when one struck before processing, the after
+  -- rules had nothing left to act on.
+  local fired = kinds(before, {})
+  if not struck_before then
+    kinds(after, fired)
+  end
+  entry.time = arrived
+  entry.request_id = request_id
+  entry.fault = #fired > 0 and table.concat(fired, ",") or nil
+  entry.code = answer.code
+  entry.http_status = breaker and breaker.kind == "drop" and 444 or answer.status
+  log.write(s.prefix .. "requests.jsonl", entry)
+  if breaker and breaker.kind == "drop" then
+    -- 444: nginx closes the connection without a word.
+    return ngx.exit(444)
+  end
+  send(answer, request_id)
+end
+
+-- content_by_lua entry point.  A bug answers InternalError in the
+-- service's shape, with the traceback in nginx's error log.
+function server.handle()
+  if not loaded then
+    local err
+    loaded, err = load()
+    if not loaded then
+      ngx.log(ngx.ERR, "dts.emulator: ", err)
+      return send(reply.error("InternalError", nil, "00000000-0000-0000-0000-000000000000"), "")
+    end
+  end
+  local ok, err = xpcall(run, debug.traceback, loaded)
+  if not ok then
+    ngx.log(ngx.ERR, "dts.emulator: ", err)
+    local id = reply.request_id(core.nonce())
+    return send(reply.error("InternalError", nil, id), id)
+  end
+end
+
+return server
