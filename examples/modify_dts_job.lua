@@ -66,15 +66,12 @@ res, err = client:modify_dts_job({
 if not res then fail("modifying the job", err) end
 say("ModifyDtsJob accepted the change (request %s).", res.request_id)
 
--- The service applies the change in the background ("Modifying").
-local deadline = os.time() + 120
-repeat
-  job, err = client:describe_dts_job_detail{ DtsJobId = job_id }
-  if not job then fail("reading the job", err) end
-  if job.status ~= "Modifying" then break end
-  say("The job is Modifying; waiting...")
-  require("dts.curl").sleep(1)
-until os.time() > deadline
+-- The service applies the change in the background ("Modifying"): wait
+-- until the job runs again, seen twice in a row (statuses flap).
+job, err = client:wait_idle{ DtsJobId = job_id, DtsInstanceId = instance_id,
+  interval = tonumber(os.getenv("DTS_POLL_SECONDS")) or 5,
+  on_status = function(s) say("The job is %s.", s) end }
+if not job then fail("waiting for the job", err) end
 
 say("Job %s is now %s and synchronizes these tables of %q:", job_id, job.status, database)
 local names = {}
