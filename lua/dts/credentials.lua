@@ -48,6 +48,33 @@ function credentials.from_env(getenv)
   return static(id, getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET"), token ~= "" and token or nil)
 end
 
+-- An aliyun CLI profile (~/.aliyun/config.json, dts-api.md 7.1): AK and
+-- StsToken modes.  -> provider, region | nil, err
+function credentials.from_profile(name, path)
+  path = path or ((os.getenv("HOME") or "") .. "/.aliyun/config.json")
+  local f = io.open(path, "rb")
+  if not f then
+    return nil, errors.new("credentials", { message = "profile " .. name .. ": cannot read " .. path })
+  end
+  local text = f:read("*a")
+  f:close()
+  local config = require("dts.json").decode(text)
+  if type(config) ~= "table" or type(config.profiles) ~= "table" then
+    return nil, errors.new("credentials", { message = path .. ": not an aliyun CLI configuration" })
+  end
+  for _, p in ipairs(config.profiles) do
+    if type(p) == "table" and p.name == name then
+      if p.mode ~= "AK" and p.mode ~= "StsToken" then
+        return nil, errors.new("credentials", { message = ("profile %s: mode %s is not supported "
+          .. "yet (AK and StsToken are)"):format(name, tostring(p.mode)) })
+      end
+      local token = p.mode == "StsToken" and p.sts_token or nil
+      return static(p.access_key_id, p.access_key_secret, token), p.region_id
+    end
+  end
+  return nil, errors.new("credentials", { message = ("profile %s: not in %s"):format(name, path) })
+end
+
 -- The provider for dts.new's options: explicit keys, a given provider, or
 -- the environment.
 function credentials.resolve(opts, getenv)

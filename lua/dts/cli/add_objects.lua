@@ -1,0 +1,128 @@
+-- `dts add-objects`: add tables or databases to a running task the safe
+-- way (read, merge, plan, send the whole list, confirm), in batches with a
+-- checkpoint when there are many.
+
+local common = require "dts.cli.common"
+local errors = require "dts.errors"
+local json = require "dts.json"
+
+local M = {}
+
+function M.add(parser)
+  local cmd = parser:command("add-objects")
+    :summary("Add tables or databases to a running task, keeping every object it has.")
+    :description("Reads the task's current objects, merges the new ones, shows the plan "
+      .. "(never a removal), sends the complete list, waits until the task settles and "
+      .. "confirms every new object is there. Objects: db.table or db (a whole database), "
+      .. "as arguments or from --file (a JSON list, a DbList object, or one object per line).")
+  cmd:argument("objects", "Objects to add: db.table or db."):args("*")
+  cmd:option("--file", "Read the objects from this file."):argname("<file>")
+  cmd:option("--dts-job-id", "ID of the task."):argname("<id>")
+  cmd:option("--dts-instance-id", "ID of the instance."):argname("<id>")
+  cmd:option("--synchronization-direction", "Direction, required on a two-way task.")
+    :choices({ "Forward", "Reverse" })
+  cmd:flag("--initialize", "Schema and full-data initialization of the new objects.")
+  cmd:flag("--no-initialize", "Incremental synchronization only for the new objects.")
+  cmd:option("--batch-size", "Add this many objects per submission (cumulative batches).")
+    :argname("<n>"):convert(tonumber)
+  cmd:option("--checkpoint", "Checkpoint file: a run that stops resumes from it."):argname("<file>")
+  cmd:option("--poll", "Seconds between status checks (default 5)."):argname("<s>"):convert(tonumber)
+  cmd:option("--wait", "Seconds to wait for the task to settle (default 600)."):argname("<s>")
+    :convert(tonumber)
+  common.add_flags(cmd)
+  return cmd
+end
+
+-- A JSON list or DbList, else one object per line (# comments allowed).
+local function read_objects(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, errors.invalid("file", "%s", err) end
+  local text = f:read("*a")
+  f:close()
+  if text:match("^%s*[%[{]") then
+    local v, jerr = json.decode(text)
+    if type(v) ~= "table" then return nil, errors.invalid("file", "%s: not valid JSON: %s", path, jerr) end
+    return v
+  end
+  local list = {}
+  for line in text:gmatch("[^\n]+") do
+    line = line:gsub("#.*", ""):match("^%s*(.-)%s*$")
+    if line ~= "" then list[#list + 1] = line end
+  end
+  return list
+end
+
+local function is_tty()
+  local ok = os.execute("[ -t 1 ]")
+  return ok == true or ok == 0
+end
+
+-- A bar on a terminal, plain lines otherwise.
+local function progress(args)
+  if args.quiet or args.json then return nil end
+  local tty = is_tty()
+  return function(p)
+    if tty then
+      local width = 30
+      local filled = math.floor(width * p.done / p.total)
+      io.stdout:write(("\r[%s%s] %d/%d objects, batch %d/%d"):format(("#"):rep(filled),
+        ("."):rep(width - filled), p.done, p.total, p.batch, p.batches))
+      if p.done == p.total then io.stdout:write("\n") end
+    else
+      io.stdout:write(("batch %d/%d: %d/%d objects (%d added)\n"):format(p.batch, p.batches,
+        p.done, p.total, #p.added))
+    end
+    io.stdout:flush()
+  end
+end
+
+function M.run(args)
+  local list = args.objects or {}
+  if args.file then
+    local from, err = read_objects(args.file)
+    if not from then return common.fail(args, "add-objects", err) end
+    list = from
+  end
+  if args.initialize == args.no_initialize then
+    return common.fail(args, "add-objects", errors.invalid("initialize",
+      "say --initialize (schema and full data for the new objects) or --no-initialize"))
+  end
+  if next(list) == nil then
+    return common.fail(args, "add-objects", errors.invalid("objects", "no objects given"))
+  end
+  local client, err = common.client(args)
+  if not client then return common.fail(args, "add-objects", err) end
+  local opts = {
+    DtsJobId = args.dts_job_id, DtsInstanceId = args.dts_instance_id,
+    SynchronizationDirection = args.synchronization_direction,
+    objects = list, initialize = args.initialize and true or false,
+    interval = args.poll, timeout = args.wait, dry_run = args.dry_run,
+  }
+  local res
+  if args.batch_size and not args.dry_run then
+    opts.batch_size, opts.checkpoint, opts.on_progress = args.batch_size, args.checkpoint, progress(args)
+    res, err = client:add_objects_in_batches(opts)
+    if not res then return common.fail(args, "add-objects", err) end
+    if args.json then common.write_json(res) end
+    common.say(args, "Added %d objects in %d batches; every one confirmed.", #res.added, res.batches)
+    return 0
+  end
+  res, err = client:add_objects(opts)
+  if not res then return common.fail(args, "add-objects", err) end
+  if args.json then
+    common.write_json({ plan = res.plan, applied = res.applied, dry_run = res.dry_run,
+      request_id = res.request_id, request = res.request })
+    return 0
+  end
+  common.say(args, "Plan for task %s:\n%s", args.dts_job_id, res.text)
+  if res.dry_run then
+    common.say(args, "Dry run: nothing sent.")
+  elseif res.applied then
+    common.say(args, "Applied and confirmed (request %s).", tostring(res.request_id))
+  else
+    common.say(args, "Nothing to do: every object is already there.")
+  end
+  return 0
+end
+
+return M
