@@ -11,33 +11,12 @@
 --   emulator's) }, ... } }
 
 local cjson = require "cjson.safe"
+local status = require "dts.status"
 
 local state = {}
 
--- Status values as DescribeDtsJobDetail spells them (dts-api.md 5.3): the
--- running state is lower-case "synchronizing" in live answers.
-local STATUSES = {
-  "NotStarted", "NotConfigured", "Prechecking", "PrecheckFailed", "PreCheckPass",
-  "Initializing", "InitializeFailed", "synchronizing", "Migrating", "Failed",
-  "MigrationFailed", "Suspending", "Modifying", "Retrying", "Upgrade",
-  "Downgrade", "Locked", "Finished",
-}
-local SPELLING = {}
-for _, s in ipairs(STATUSES) do
-  SPELLING[s:lower()] = s
-end
-
--- dts-api.md 3.6: objects change only in the incremental stage, Running
--- ("synchronizing") or Failed; a job that failed earlier says so itself
--- (PrecheckFailed, InitializeFailed).
-local CAN_MODIFY = { synchronizing = true, Failed = true }
-
--- Still setting up: the init-stage flags of ModifyDtsJob are refused here
--- with CheckStatus.InvalidInitStatus.
-local INITIALIZING = {
-  NotStarted = true, NotConfigured = true, Prechecking = true,
-  PreCheckPass = true, Initializing = true,
-}
+-- Which statuses exist, how the service spells them and what each allows:
+-- dts.status, shared with the client's workflows.
 
 state.DEMO = {
   jobs = { {
@@ -68,9 +47,7 @@ local function copy(v)
 end
 
 -- A status as the service spells it, or nil.
-function state.spell(status)
-  return type(status) == "string" and SPELLING[status:lower()] or nil
-end
+state.spell = status.spell
 
 -- An object given as a table or as JSON text (the form DescribeDtsJobDetail
 -- answers with, so a captured answer can seed a job).
@@ -153,15 +130,15 @@ local function job_from_seed(j, where)
       end
     end
   end
-  local status = j.Status
-  if status == nil then
-    status = job.status_sequence and job.status_sequence[math.max(job.step, 1)] or "synchronizing"
+  local given = j.Status
+  if given == nil then
+    given = job.status_sequence and job.status_sequence[math.max(job.step, 1)] or "synchronizing"
   end
-  job.Status = state.spell(status)
+  job.Status = state.spell(given)
   if not job.Status or job.Status == "Modifying" then
     -- Modifying is the window after a change, not a state to seed.
-    return nil, where .. ".Status: unknown status " .. tostring(status)
-        .. " (one of " .. table.concat(STATUSES, ", ") .. ", except Modifying)"
+    return nil, where .. ".Status: unknown status " .. tostring(given)
+        .. " (one of " .. table.concat(status.ALL, ", ") .. ", except Modifying)"
   end
   return job
 end
@@ -244,10 +221,10 @@ function state.refusal(job, now, wants_init)
   if state.modifying(job, now) then
     return "OperationDenied.JobStatusModifying", job.DtsJobId
   end
-  if wants_init and INITIALIZING[job.Status] then
+  if wants_init and status.initializing(job.Status) then
     return "CheckStatus.InvalidInitStatus", job.Status
   end
-  if not CAN_MODIFY[job.Status] then
+  if not status.can_modify(job.Status) then
     return "ModifyDenied.JobStatusNotRunning", job.Status
   end
   return nil
