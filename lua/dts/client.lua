@@ -27,6 +27,7 @@ local OPTIONS = {
   connect_timeout = "number", timeout = "number", retries = "table",
   transport = "any", connect_address = "string", insecure_host = "string",
   user_agent = "string", max_response_size = "number", debug = "boolean",
+  shared_dict = "string",
 }
 
 local function option_names()
@@ -70,6 +71,7 @@ local function transport_settings(opts)
     connect_timeout = opts.connect_timeout or 5, timeout = opts.timeout or 30,
     connect_address = opts.connect_address, insecure_host = opts.insecure_host,
     allow_http = opts.protocol == "http", max_response_size = opts.max_response_size,
+    shared_dict = opts.shared_dict,
     user_agent = opts.user_agent or ("lua-dts/" .. VERSION .. " (" .. _VERSION .. ")"),
   }
 end
