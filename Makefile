@@ -18,7 +18,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 
 lua_inc = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-CORE_SRC := src/lua_core.c src/sign.c src/encode.c
+CORE_SRC := src/lua_core.c src/lua_json.c src/sign.c src/encode.c
 CURL_SRC := src/lua_curl.c src/http_curl.c
 HEADERS  := $(wildcard src/*.h)
 
@@ -77,11 +77,18 @@ test: deps
 lint:
 	luacheck -q lua bin spec examples bench
 
+# The main job: a real ModifyDtsJob through the module against the local emulator.
 demo: deps build
-	@echo "make demo: not yet (the local DTS emulator comes with issue 4)"
+	@LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 examples/demo.lua
 
-bench: build
-	@echo "make bench: no benchmarks yet"
+# Figures only, no assertions (bench/run.lua); the C libcurl yardstick is
+# built here with the same flags.
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@mkdir -p build/bench
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -o build/bench/curl_loop bench/curl_loop.c $(LDFLAGS) -lcurl
+	@for lua in lua5.4 luajit; do $$lua bench/run.lua || exit 1; done
+	@if [ -f bench/openresty_p99.lua ]; then echo "== bench/openresty_p99.lua"; lua5.4 bench/openresty_p99.lua; fi
 
 clean:
 	rm -rf build

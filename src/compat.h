@@ -15,7 +15,7 @@
 
 /* luaL_newlib is a macro wherever luaL_setfuncs exists (5.2+, LuaJIT 2.1). */
 #ifndef luaL_newlib
-static void dts_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+static inline void dts_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 {
 	luaL_checkstack(L, nup + 1, "too many upvalues");
 	for (; l->name != NULL; l++) {

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "compat.h"
+#include "lua_json.h"
 #include "sign.h"
 #include "version.h"
 
@@ -552,6 +553,7 @@ int luaopen_dts_core(lua_State *L)
 		{ "v3_signature", l_v3_signature },
 		{ "percent_encode", l_percent_encode },
 		{ "utf8_valid", l_utf8_valid },
+		{ "json_check", dts_l_json_check },
 		{ "sha256_hex", l_sha256_hex },
 		{ "hmac_sha256_hex", l_hmac_sha256_hex },
 		{ "base64", l_base64 },

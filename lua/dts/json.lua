@@ -10,12 +10,20 @@
 --   silently changed: pass it as a string.  The DTS docs ask for strings in
 --   Reserved anyway.  NaN and infinities are refused.
 -- * Strings must be valid UTF-8; functions, userdata, threads and cycles are
---   refused.
+--   refused; json.null (lua-cjson's null) is a JSON null.  At most 128
+--   levels of nesting.
 --
 -- Errors name the path: "DbList.shop.Table.orders.all: ...".
+--
+-- The checking is one walk in C (core.json_check, src/lua_json.c) that can
+-- also check a grammar on the way (dts.dblist.grammar): this file words
+-- what it finds, so the checks cost little next to the encoding itself.
 
 local cjson = require("cjson").new() -- a private instance: our settings stay ours
 local core = require "dts.core"
+
+local json_check = core.json_check
+local cjson_encode = cjson.encode
 
 local json = {}
 
@@ -23,69 +31,68 @@ cjson.encode_number_precision(14)
 cjson.encode_invalid_numbers(false)
 cjson.decode_invalid_numbers(false)
 
-local function exact(n)
-  return tonumber(("%.14g"):format(n)) == n
+-- core.json_check's reasons that are about JSON itself; the grammar's own
+-- reasons are worded by the caller's explain().
+local WORDING = {
+  utf8 = function(path, pos) return ("%s: not valid UTF-8 (byte %d)"):format(path, pos) end,
+  utf8_key = function(path, pos)
+    return ("%s: a key is not valid UTF-8 (byte %d)"):format(path, pos)
+  end,
+  nan = function(path) return path .. ": NaN and infinities have no JSON form" end,
+  inexact = function(path, n)
+    return ("%s: the number %.17g cannot be sent exactly; pass it as a string"):format(path, n)
+  end,
+  type = function(path, v) return ("%s: a %s has no JSON form"):format(path, type(v)) end,
+  cycle = function(path)
+    return path .. ": a table that contains itself (a cycle) has no JSON form"
+  end,
+  deep = function(path, limit)
+    return ("%s: nested more than %d tables deep"):format(path, limit)
+  end,
+  badkey = function(path, key, n)
+    return ("%s: key %s is neither a name nor an array index 1..%d"):format(path, tostring(key), n)
+  end,
+  mixed = function(path) return path .. ": mixes array items and named keys" end,
+  hole = function(path, i)
+    return ("%s: item %d is nil; an array needs every index 1..n (json.null is a JSON null)")
+      :format(path, i)
+  end,
+}
+
+local function word(explain, path, reason, detail, extra)
+  local generic = WORDING[reason]
+  if generic then return generic(path, detail, extra) end
+  return explain(path, reason, detail, extra)
 end
 
-local function check(v, path, seen)
-  local t = type(v)
-  if t == "string" then
-    local ok, pos = core.utf8_valid(v)
-    if not ok then
-      return nil, ("%s: not valid UTF-8 (byte %d)"):format(path, pos)
-    end
-    return true
-  elseif t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then
-      return nil, path .. ": NaN and infinities have no JSON form"
-    end
-    if not exact(v) then
-      return nil, ("%s: the number %.17g cannot be sent exactly; pass it as a string"):format(path, v)
-    end
-    return true
-  elseif t == "boolean" then
-    return true
-  elseif t ~= "table" then
-    return nil, ("%s: a %s has no JSON form"):format(path, t)
-  end
-  if seen[v] then
-    return nil, path .. ": a table that contains itself (a cycle) has no JSON form"
-  end
-  seen[v] = true
-  local n, strings, count = #v, 0, 0
-  for k, item in pairs(v) do
-    count = count + 1
-    local sub
-    if type(k) == "string" then
-      strings = strings + 1
-      local ok, pos = core.utf8_valid(k)
-      if not ok then
-        return nil, ("%s: a key is not valid UTF-8 (byte %d)"):format(path, pos)
-      end
-      sub = path .. "." .. k
-    elseif type(k) == "number" and k >= 1 and k <= n and k % 1 == 0 then
-      sub = path .. "[" .. k .. "]"
-    else
-      return nil, ("%s: key %s is neither a name nor an array index 1..%d"):format(
-        path, tostring(k), n)
-    end
-    local ok, err = check(item, sub, seen)
-    if not ok then return nil, err end
-  end
-  seen[v] = nil
-  if strings > 0 and strings < count then
-    return nil, path .. ": mixes array items and named keys"
-  end
-  return true
+-- check(value [, path [, spec, explain [, decoded]]]) -> true | nil, message
+--   spec     a grammar's root node (see src/lua_json.c); explain(path,
+--            reason, detail, extra) words its failures
+--   decoded  the value was decoded from JSON text that is sent as it is:
+--            its numbers are never re-encoded, so need not survive that
+function json.check(value, path, spec, explain, decoded)
+  path = path or "value"
+  local ok, where, reason, detail, extra = json_check(value, spec, path, decoded and "n" or "")
+  if ok then return true end
+  return nil, word(explain, where, reason, detail, extra)
 end
 
--- Lua value -> JSON text, or nil, message (naming the path).
-function json.encode(value, path)
-  local ok, err = check(value, path or "value", {})
-  if not ok then return nil, err end
-  local encoded, cerr = pcall(cjson.encode, value)
-  if not encoded then return nil, (path or "value") .. ": " .. tostring(cerr) end
-  return cerr
+-- Lua value -> JSON text, or nil, message (naming the path); checked against
+-- a grammar too when spec and explain are given (as in check).
+function json.encode(value, path, spec, explain)
+  path = path or "value"
+  -- Strings are checked on the encoded text instead ("u"), in one fast scan:
+  -- lua-cjson copies their bytes as they are between ASCII quotes and
+  -- escapes, so the text is UTF-8 exactly when every string is.
+  local ok, where, reason, detail, extra = json_check(value, spec, path, "u")
+  if not ok then return nil, word(explain, where, reason, detail, extra) end
+  local encoded, text = pcall(cjson_encode, value)
+  if not encoded then return nil, path .. ": " .. tostring(text) end
+  if not json_check(text) then
+    local _, err = json.check(value, path, spec, explain) -- names the string
+    return nil, err or (path .. ": not valid UTF-8")
+  end
+  return text
 end
 
 -- JSON text -> Lua value, or nil, message.  JSON null becomes json.null.

@@ -66,7 +66,11 @@ function convert.json(p, v)
   local text, value
   if type(v) == "table" then
     local err
-    text, err = json.encode(v, p.name)
+    if p.name == "DbList" then
+      text, err = grammar.encode(v, p.name) -- JSON and grammar in one walk
+    else
+      text, err = json.encode(v, p.name)
+    end
     if not text then return nil, invalid(nil, err) end
     value = v
   elseif type(v) == "string" then
@@ -88,7 +92,7 @@ function convert.json(p, v)
     return nil, invalid(p.name, "%d bytes of JSON, over the %d-byte (1 MB) limit",
       #text, p.max_bytes)
   end
-  if p.name == "DbList" then
+  if p.name == "DbList" and type(v) == "string" then
     local ok, err = grammar.check(value, p.name)
     if not ok then return nil, invalid(nil, err) end
   end

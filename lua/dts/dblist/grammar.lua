@@ -1,7 +1,16 @@
 -- The DbList object grammar (dts-api.md section 3): which keys each level
 -- may hold and what they mean.  check() refuses anything else, naming the
 -- path, with a hint for the legacy MigrationObject keys people mix in.
+--
+-- The facts are the tables below; core.json_check (src/lua_json.c) walks a
+-- DbList against them in C, in the same walk that checks it is encodable
+-- JSON, and this file words what it finds.  Node shapes (src/lua_json.c):
+--   map node    { map = <node>, nonempty = true? }: names -> <node>
+--   entry node  { keys = { key = <node> | leaf }, required = "key",
+--                 if_false_one_of = {...}, if_true_none_of = {...} }
+--   leaf        "string" | "boolean" | "any" | "ops" | "filter"
 
+local json = require "dts.json"
 local suggest = require "dts.suggest"
 
 local grammar = {}
@@ -24,22 +33,40 @@ local function keys(spec, extra)
   return spec
 end
 
-local DB = keys({ name = "string", all = "boolean", Table = "tables",
-  dml_op = "ops", ddl_op = "ops", case_sen = "boolean", srcSchema = "string",
-  destSchema = "string" }, ENGINE)
-for _, kind in ipairs(grammar.OBJECT_KINDS) do DB[kind] = "objects" end
+local OBJECT = { keys = keys({ name = "string", srcSchema = "string", destSchema = "string" }) }
 
-local TABLE = keys({ name = "string", all = "boolean", filter = "filter",
-  column = "columns", dml_op = "ops", ddl_op = "ops", primary_key = "string",
+local COLUMN = { keys = keys({ name = "string", type = "string", key = "string",
+  primaryKey = ANY, sharedKey = ANY, defaultValue = ANY, value = ANY, targetType = ANY,
+  index_value = ANY, analyzer = ANY, attachColumn = ANY }) }
+
+local COLUMNS = { map = COLUMN }
+
+-- The rules that tie keys together (dts-api.md 3.5): "all" is required, and
+-- "column" needs "all" = false.
+local TABLE = { keys = keys({ name = "string", all = "boolean", filter = "filter",
+  column = COLUMNS, dml_op = "ops", ddl_op = "ops", primary_key = "string",
   part_key = "string", type = "string", srcSchema = "string", destSchema = "string",
   part_num = ANY, cluster = ANY, dbName = ANY, part_db_key = ANY, part_tab_key = ANY,
-  tab_num_eachdb = ANY, message_key = ANY, attach_column = ANY }, ENGINE)
+  tab_num_eachdb = ANY, message_key = ANY, attach_column = ANY }, ENGINE),
+  required = "all", if_true_none_of = { "column" } }
 
-local COLUMN = keys({ name = "string", type = "string", key = "string",
-  primaryKey = ANY, sharedKey = ANY, defaultValue = ANY, value = ANY, targetType = ANY,
-  index_value = ANY, analyzer = ANY, attachColumn = ANY })
+local TABLES = { map = TABLE }
+local OBJECTS = { map = OBJECT }
 
-local OBJECT = keys({ name = "string", srcSchema = "string", destSchema = "string" })
+-- "all" = false needs something listed: "Table" or another object kind.
+local DB = { keys = keys({ name = "string", all = "boolean", Table = TABLES,
+  dml_op = "ops", ddl_op = "ops", case_sen = "boolean", srcSchema = "string",
+  destSchema = "string" }, ENGINE),
+  required = "all", if_false_one_of = { "Table" } }
+for _, kind in ipairs(grammar.OBJECT_KINDS) do
+  DB.keys[kind] = OBJECTS
+  DB.if_false_one_of[#DB.if_false_one_of + 1] = kind
+end
+
+local ROOT = { map = DB, nonempty = true }
+
+-- The grammar's root node, for builders that check with core.json_check.
+grammar.spec = ROOT
 
 local LEGACY = {
   DBName = "the source database is the entry's key",
@@ -61,9 +88,14 @@ local LEGACY = {
   NewColumnName = 'the destination column name is "name"',
 }
 
-local function sorted_names(spec)
+-- Words for the messages, by node.
+local WHAT = { [ROOT] = "databases", [TABLES] = "tables", [COLUMNS] = "columns",
+  [OBJECTS] = "objects" }
+local MISSING = { [DB] = "true: the whole database", [TABLE] = "true: every column" }
+
+local function sorted_names(node)
   local names = {}
-  for k in pairs(spec) do names[#names + 1] = k end
+  for k in pairs(node.keys) do names[#names + 1] = k end
   table.sort(names)
   return names
 end
@@ -71,118 +103,67 @@ end
 local NAMES = { [DB] = sorted_names(DB), [TABLE] = sorted_names(TABLE),
   [COLUMN] = sorted_names(COLUMN), [OBJECT] = sorted_names(OBJECT) }
 
-local function is_map(v)
-  if type(v) ~= "table" then return false end
-  return next(v) == nil or type(next(v)) == "string"
-end
-
-local check_entry -- forward
-
-local function check_map(v, path, spec, what)
-  if not is_map(v) then
-    return nil, ("%s: expected an object of %s keyed by source name"):format(path, what)
-  end
-  for name, entry in pairs(v) do
-    if type(name) ~= "string" or name == "" then
-      return nil, path .. ": names must be non-empty strings"
-    end
-    local ok, err = check_entry(entry, path .. "." .. name, spec)
-    if not ok then return nil, err end
-  end
-  return true
-end
-
-local VALUE = {
-  string = function(v) return type(v) == "string" or "a string" end,
-  boolean = function(v) return type(v) == "boolean" or "true or false" end,
-  ops = function(v)
-    if type(v) == "string" and v ~= "" and (v .. ","):gsub("[%w_]+,", "") == "" then
-      return true
-    end
-    return "comma-separated operation names without spaces, e.g. \"insert,update\""
-  end,
+local EXPECTED = {
+  string = "a string",
+  boolean = "true or false",
+  ops = 'comma-separated operation names without spaces, e.g. "insert,update"',
   filter = function(v)
     if type(v) ~= "string" then return "a SQL condition string" end
-    if v:match(";%s*$") then return "a condition without a trailing ';' (DTS may fail the task)" end
-    return true
+    return "a condition without a trailing ';' (DTS may fail the task)"
   end,
 }
 
-function check_entry(entry, path, spec)
-  if not is_map(entry) then
-    return nil, path .. ": expected an object"
-  end
-  for k, v in pairs(entry) do
-    local kind = spec[k]
-    if kind == nil then
-      if LEGACY[k] then
-        return nil, ("%s.%s: a legacy MigrationObject key, not DbList grammar; %s"):format(
-          path, k, LEGACY[k])
-      end
-      local hint = suggest(tostring(k), NAMES[spec])
-      return nil, ("%s.%s: not a DbList key here%s"):format(path, tostring(k),
-        hint and ("; did you mean " .. hint .. "?") or "")
-    end
-    local ok, err = true, nil
-    if kind == "tables" then
-      ok, err = check_map(v, path .. "." .. k, TABLE, "tables")
-    elseif kind == "columns" then
-      ok, err = check_map(v, path .. "." .. k, COLUMN, "columns")
-    elseif kind == "objects" then
-      ok, err = check_map(v, path .. "." .. k, OBJECT, "objects")
-    elseif kind ~= ANY then
-      local good = VALUE[kind](v)
-      if good ~= true then
-        ok, err = nil, ("%s.%s: expected %s, got %s"):format(path, k, good,
-          type(v) == "string" and ("%q"):format(v) or type(v))
-      end
-    end
-    if not ok then return nil, err end
-  end
-  return true
+local function describe(v)
+  return type(v) == "string" and ("%q"):format(v) or type(v)
 end
 
--- The rules that tie keys together (dts-api.md 3.5).
-local function check_rules(dblist, path)
-  for dbname, db in pairs(dblist) do
-    local p = path .. "." .. dbname
-    if db.all == nil then
-      return nil, p .. ": missing \"all\" (true: the whole database)"
+-- Words core.json_check's grammar reasons (src/lua_json.c).
+local function explain(path, reason, detail, node)
+  if reason == "not_map" then
+    if node == ROOT then
+      return path .. ": expected a JSON object keyed by source database name"
     end
-    if db.all == false then
-      local listed = type(db.Table) == "table" and next(db.Table) ~= nil
-      for _, kind in ipairs(grammar.OBJECT_KINDS) do
-        if type(db[kind]) == "table" and next(db[kind]) ~= nil then listed = true end
-      end
-      if not listed then
-        return nil, p .. ': "all" is false but no "Table" (or other objects) are listed'
-      end
+    return ("%s: expected an object of %s keyed by source name"):format(path, WHAT[node])
+  elseif reason == "empty" then
+    return path .. ": empty; it REPLACES the job's objects, so an empty list would drop them all"
+  elseif reason == "name" then
+    return path .. ": names must be non-empty strings"
+  elseif reason == "not_entry" then
+    return path .. ": expected an object"
+  elseif reason == "unknown" then
+    if LEGACY[detail] then
+      return ("%s: a legacy MigrationObject key, not DbList grammar; %s"):format(path, LEGACY[detail])
     end
-    for tname, t in pairs(db.Table or {}) do
-      local tp = p .. ".Table." .. tname
-      if t.all == nil then
-        return nil, tp .. ': missing "all" (true: every column)'
-      end
-      if t.all == true and t.column ~= nil then
-        return nil, tp .. ': "column" needs "all" = false'
-      end
-    end
+    local hint = suggest(tostring(detail), NAMES[node])
+    return ("%s: not a DbList key here%s"):format(path,
+      hint and ("; did you mean " .. hint .. "?") or "")
+  elseif reason == "leaf" then
+    local want = EXPECTED[node]
+    if type(want) == "function" then want = want(detail) end
+    return ("%s: expected %s, got %s"):format(path, want, describe(detail))
+  elseif reason == "missing" then
+    return ('%s: missing "%s" (%s)'):format(path, detail, MISSING[node])
+  elseif reason == "none_listed" then
+    return ('%s: "%s" is false but no "Table" (or other objects) are listed'):format(path,
+      node.required)
+  elseif reason == "forbidden" then
+    return ('%s: "%s" needs "%s" = false'):format(path, detail, node.required)
   end
-  return true
+  return ("%s: %s"):format(path, tostring(reason))
 end
 
 -- check(dblist [, path]) -> true | nil, message naming the path
+-- Also checks that dblist is JSON (dts.json), except whether its numbers
+-- survive lua-cjson's 14 digits: that is for whoever encodes it (encode()
+-- below, json.encode), and JSON text decoded into dblist is sent as it is.
 function grammar.check(dblist, path)
-  path = path or "DbList"
-  if type(dblist) ~= "table" or not is_map(dblist) then
-    return nil, path .. ": expected a JSON object keyed by source database name"
-  end
-  if next(dblist) == nil then
-    return nil, path .. ": empty; it REPLACES the job's objects, so an empty list would drop them all"
-  end
-  local ok, err = check_map(dblist, path, DB, "databases")
-  if not ok then return nil, err end
-  return check_rules(dblist, path)
+  return json.check(dblist, path or "DbList", ROOT, explain, true)
+end
+
+-- encode(dblist [, path]) -> JSON text | nil, message: check and encode in
+-- one walk plus lua-cjson.
+function grammar.encode(dblist, path)
+  return json.encode(dblist, path or "DbList", ROOT, explain)
 end
 
 return grammar

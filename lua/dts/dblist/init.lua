@@ -233,10 +233,7 @@ end
 -- validate() -> true, size | nil, message: the grammar and the 1 MB limit,
 -- with the exact encoded size.
 function dblist:validate()
-  local ok, err = grammar.check(self.dbs, "DbList")
-  if not ok then return nil, err end
-  local text
-  text, err = self:to_json()
+  local text, err = grammar.encode(self.dbs, "DbList")
   if not text then return nil, err end
   if #text > MAX_BYTES then
     return nil, ("DbList: %d bytes of JSON, over the %d-byte (1 MB) limit"):format(#text, MAX_BYTES), #text

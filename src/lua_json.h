@@ -1,0 +1,16 @@
+/*
+ * core.json_check: one walk over a Lua value that says whether lua-cjson
+ * can encode it faithfully and, given a grammar, whether it follows it.
+ * Registered in dts.core by lua_core.c.
+ */
+#ifndef DTS_LUA_JSON_H
+#define DTS_LUA_JSON_H
+
+#include <lua.h>
+
+/* Deepest table nesting accepted (lua-cjson's own limit is 1000). */
+#define DTS_JSON_MAX_DEPTH 128
+
+int dts_l_json_check(lua_State *L);
+
+#endif
