@@ -72,7 +72,7 @@ describe("dts.emulator.params", function()
     local _, code, name, reason = params.check(modify, { DtsInstanceId = "i",
       DbList = '{"db":{"name":"db","all":false,"Table":{"t":{"all":1}}}}' })
     assert.same({ "InvalidParameter", "DbList" }, { code, name })
-    assert.are.equal("DbList.db.Table.t.all must be true or false.", reason)
+    assert.are.equal("DbList.db.Table.t.all: expected true or false, got number.", reason)
   end)
 end)
 

@@ -6,14 +6,9 @@
 --   local values, code, detail, reason = params.check(schema.ModifyDtsJob, raw)
 
 local cjson = require "cjson.safe"
+local grammar = require "dts.dblist.grammar"
 
 local params = {}
-
--- The other object kinds of a DbList database entry (dts-api.md 3.1).
-local KINDS = {
-  "Table", "View", "Procedure", "Function", "Synonym", "Type", "Rule", "Default",
-  "Plan", "Package", "Sequence", "Domain", "Aggregate", "Operator", "Extension", "Job",
-}
 
 local function is_object(v)
   if type(v) ~= "table" then
@@ -31,71 +26,13 @@ local function utf8_length(s)
   return select(2, s:gsub("[^\128-\191]", ""))
 end
 
--- name/all/filter/dml_op/ddl_op types of one entry; "where" names it.
-local function check_entry(entry, where)
-  if not is_object(entry) then
-    return where .. " must be an object"
-  end
-  if entry.name ~= nil and type(entry.name) ~= "string" then
-    return where .. ".name must be a string"
-  end
-  if entry.all ~= nil and type(entry.all) ~= "boolean" then
-    return where .. ".all must be true or false"
-  end
-  for _, f in ipairs({ "filter", "dml_op", "ddl_op" }) do
-    if entry[f] ~= nil and type(entry[f]) ~= "string" then
-      return where .. "." .. f .. " must be a string"
-    end
-  end
-  return nil
-end
-
--- The DbList grammar of dts-api.md 3.1/3.5: an object of databases, each
--- with name/all and maps of tables (and other kinds), tables with columns.
-local function check_dblist(list)
-  if next(list) == nil then
-    return "DbList must name at least one database"
-  end
-  for db, entry in pairs(list) do
-    local where = "DbList." .. db
-    local bad = check_entry(entry, where)
-    if bad then
-      return bad
-    end
-    local listed = false
-    for _, kind in ipairs(KINDS) do
-      local map = entry[kind]
-      if map ~= nil then
-        if not is_object(map) then
-          return where .. "." .. kind .. " must be an object"
-        end
-        for name, item in pairs(map) do
-          bad = check_entry(item, where .. "." .. kind .. "." .. name)
-          if bad then
-            return bad
-          end
-          if item.column ~= nil then
-            if not is_object(item.column) then
-              return where .. "." .. kind .. "." .. name .. ".column must be an object"
-            end
-            for col, c in pairs(item.column) do
-              if not is_object(c) then
-                return where .. "." .. kind .. "." .. name .. ".column." .. col .. " must be an object"
-              end
-            end
-          end
-          listed = true
-        end
-      end
-    end
-    if entry.all == false and not listed then
-      return where .. ' has "all": false but lists no Table (or other objects)'
-    end
-  end
-  return nil
-end
-
-local SHAPES = { DbList = check_dblist }
+-- The DbList grammar (dts-api.md 3): the client's own, one place for it.
+local SHAPES = {
+  DbList = function(list)
+    local ok, err = grammar.check(list, "DbList")
+    return not ok and err or nil
+  end,
+}
 
 -- One value: the typed value, or nil and why it is refused.
 local function convert(p, value)
