@@ -25,7 +25,7 @@ HEADERS  := $(wildcard src/*.h)
 DEB_BUILD := gcc make pkg-config libssl-dev libcurl4-openssl-dev \
              liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev
 DEB_RUN   := lua5.1 lua5.2 lua5.3 lua5.4 luajit2 lua-cjson lua-argparse openssl ca-certificates
-DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua
+DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua perl
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 
 .PHONY: all deps build test test-c test-lua test-asan lint rock demo bench clean

@@ -55,9 +55,12 @@ local function check_options(opts)
   if opts.signature and opts.signature ~= "v3" and opts.signature ~= "v1" then
     return nil, errors.invalid("signature", 'expected "v3" or "v1" (the RPC HMAC-SHA1 scheme the docs call V2)')
   end
-  if opts.endpoint and not opts.endpoint:match("^[%w%.%-]+$")
-     and not opts.endpoint:match("^[%w%.%-]+:%d+$") then
-    return nil, errors.invalid("endpoint", 'expected "host" or "host:port", without scheme or path')
+  return true
+end
+
+local function check_endpoint(name, e)
+  if e and not e:match("^[%w%.%-]+$") and not e:match("^[%w%.%-]+:%d+$") then
+    return nil, errors.invalid(name, 'expected "host" or "host:port", without scheme or path')
   end
   return true
 end
@@ -93,9 +96,15 @@ function client.new(opts, getenv)
   if not transport then return nil, err end
   local region = opts.region_id or getenv("ALIBABA_CLOUD_REGION_ID")
   if region == "" then region = nil end
+  local host, name = opts.endpoint, "endpoint"
+  if not host and (getenv("ALIBABA_CLOUD_ENDPOINT") or "") ~= "" then
+    host, name = getenv("ALIBABA_CLOUD_ENDPOINT"), "ALIBABA_CLOUD_ENDPOINT"
+  end
+  ok, err = check_endpoint(name, host)
+  if not ok then return nil, err end
   return setmetatable({
     region = region,
-    endpoint = opts.endpoint,
+    endpoint = host,
     protocol = opts.protocol or "https",
     scheme = opts.signature or "v3",
     credentials = provider,

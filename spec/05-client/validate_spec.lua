@@ -143,6 +143,23 @@ describe("modify_dts_job validation", function()
   end)
 end)
 
+insulate("dts.modify_dts_job", function()
+  it("uses a default client configured from the environment", function()
+    local env = { ALIBABA_CLOUD_ACCESS_KEY_ID = "LTAIdefault", ALIBABA_CLOUD_ACCESS_KEY_SECRET = SECRET,
+                  ALIBABA_CLOUD_REGION_ID = "ap-northeast-1", ALIBABA_CLOUD_ENDPOINT = "127.0.0.1:9" }
+    local getenv = os.getenv
+    os.getenv = function(k) return env[k] end -- luacheck: ignore 122
+    package.loaded.dts, package.loaded["dts.client"] = nil, nil
+    local fresh = require "dts"
+    local req, err = fresh.modify_dts_job({ DtsInstanceId = "x" }, { dry_run = true })
+    os.getenv = getenv -- luacheck: ignore 122
+    assert(req, err and tostring(err))
+    assert.truthy(req.url:find("^https://127%.0%.0%.1:9/%?"))
+    assert.truthy(req.url:find("RegionId=ap-northeast-1", 1, true))
+    assert.truthy(req.headers.authorization:find("Credential=LTAIdefault,", 1, true))
+  end)
+end)
+
 describe("dts.new validation", function()
   it("names unknown options and wrong types", function()
     local c, err = dts.new{ regoin_id = "x", access_key_id = "a", access_key_secret = "b" }
@@ -173,6 +190,19 @@ describe("dts.new validation", function()
     assert.are.equal("credentials", err.kind)
     assert.are.equal("access_key_secret: has leading or trailing whitespace; copy it again without it", err.message)
     assert.falsy(tostring(err):find(SECRET, 1, true))
+  end)
+
+  it("resolves the endpoint from the region as the SDKs do, unless given", function()
+    local function url(region, endpoint)
+      local c = assert(dts.new{ region_id = region, endpoint = endpoint,
+        access_key_id = "LTAItest", access_key_secret = SECRET })
+      return assert(c:modify_dts_job({ DtsInstanceId = "x" }, { dry_run = true })).url
+    end
+    assert.truthy(url("cn-hangzhou"):find("^https://dts%.aliyuncs%.com/"))
+    assert.truthy(url("ap-southeast-1"):find("^https://dts%.aliyuncs%.com/"))
+    assert.truthy(url("ap-northeast-1"):find("^https://dts%.ap%-northeast%-1%.aliyuncs%.com/"))
+    assert.truthy(url("cn-guangzhou"):find("^https://dts%.cn%-guangzhou%.aliyuncs%.com/"))
+    assert.truthy(url("cn-hangzhou", "dts.cn-hangzhou.aliyuncs.com"):find("^https://dts%.cn%-hangzhou%.aliyuncs%.com/"))
   end)
 
   it("reads credentials and region from the environment", function()
