@@ -71,6 +71,7 @@ build = {
     ["dts.schema"] = "lua/dts/schema.lua",
     ["dts.status"] = "lua/dts/status.lua",
     ["dts.suggest"] = "lua/dts/suggest.lua",
+    ["dts.sys"] = "lua/dts/sys.lua",
     ["dts.transport"] = "lua/dts/transport/init.lua",
     ["dts.transport.cosocket"] = "lua/dts/transport/cosocket.lua",
     ["dts.transport.curl"] = "lua/dts/transport/curl.lua",

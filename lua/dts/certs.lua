@@ -5,6 +5,10 @@
 --   local certs, err = require("dts.certs").make(dir, { client = true })
 --   -- certs.ca_file, cert_file, key_file, client_cert_file, client_key_file
 
+local sys = require "dts.sys"
+
+local quote, run, write_file = sys.quote, sys.run, sys.write_file
+
 local _M = {}
 
 local CONFIG = [[
@@ -28,42 +32,6 @@ keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
 ]]
-
-local function quote(s)
-  return "'" .. s:gsub("'", [['\'']]) .. "'"
-end
-
--- Runs a bash script; true and its output, or nil and its output.  The
--- exit status is read from the output because os.execute and
--- io.popen():close() report it differently in 5.1/LuaJIT and 5.2+.  A
--- sanitizer runtime preloaded into the interpreter under test must not
--- follow into the tools started here: LeakSanitizer fails them for their
--- own leaks.
-local function run(script)
-  local pipe = io.popen("unset LD_PRELOAD; bash -c " .. quote(script) ..
-                        " 2>&1; echo \"exit=$?\"")
-  local out = pipe:read("*a")
-  pipe:close()
-  local text, status = out:match("^(.-)exit=(%d+)%s*$")
-  text = (text or out):gsub("%s+$", "")
-  if status == "0" then
-    return true, text
-  end
-  return nil, text
-end
-
-local function write_file(path, data)
-  local f, err = io.open(path, "wb")
-  if not f then
-    return nil, err
-  end
-  local ok, werr = f:write(data)
-  f:close()
-  if not ok then
-    return nil, werr
-  end
-  return true
-end
 
 -- The key and a certificate for subject cn, signed by the CA, with the
 -- extensions of section ext.

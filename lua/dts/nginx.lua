@@ -25,6 +25,9 @@
 -- The nginx binary is $DTS_NGINX or /usr/sbin/nginx.
 
 local certs = require "dts.certs"
+local sys = require "dts.sys"
+
+local quote, run, read_file, write_file = sys.quote, sys.run, sys.read_file, sys.write_file
 
 local _M = {}
 
@@ -99,10 +102,6 @@ for sig in TERM KILL; do
 done
 ]]
 
-local function quote(s)
-  return "'" .. s:gsub("'", [['\'']]) .. "'"
-end
-
 -- A string for nginx.conf.
 local function nginx_quote(s)
   return '"' .. s:gsub('[\\"]', "\\%0") .. '"'
@@ -110,48 +109,6 @@ end
 
 local function fill(template, vars)
   return (template:gsub("%${([%w_]+)}", vars))
-end
-
--- Runs a bash script; true and its output, or nil and its output.  The
--- exit status is read from the output because os.execute and
--- io.popen():close() report it differently in 5.1/LuaJIT and 5.2+.  A
--- sanitizer runtime preloaded into the interpreter under test must not
--- follow into the tools started here: LeakSanitizer fails them for their
--- own leaks.
-local function run(script)
-  local pipe = io.popen("unset LD_PRELOAD; bash -c " .. quote(script) ..
-                        " 2>&1; echo \"exit=$?\"")
-  local out = pipe:read("*a")
-  pipe:close()
-  local text, status = out:match("^(.-)exit=(%d+)%s*$")
-  text = (text or out):gsub("%s+$", "")
-  if status == "0" then
-    return true, text
-  end
-  return nil, text
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f, err = io.open(path, "wb")
-  if not f then
-    return nil, err
-  end
-  local ok, werr = f:write(data)
-  f:close()
-  if not ok then
-    return nil, werr
-  end
-  return true
 end
 
 -- The project's lua/ directory, absolute, from this file's own path.

@@ -3,6 +3,9 @@
 -- it and removes its files.
 
 local emulator = require "dts.emulator"
+local sys = require "dts.sys"
+
+local quote, exit_code = sys.quote, sys.exit_code
 
 local M = {}
 
@@ -64,10 +67,6 @@ local function options(args)
   }
 end
 
-local function quote(s)
-  return "'" .. s:gsub("'", [['\'']]) .. "'"
-end
-
 -- Blocks until Ctrl-C (SIGINT reaches this shell, in our process group,
 -- while nginx runs detached) or until nginx exits by itself (status 2).  If
 -- this Lua process dies first, the shell stops nginx and cleans up for it.
@@ -82,21 +81,6 @@ if ! kill -0 "$lua" 2>/dev/null; then
 fi
 exit 2
 ]]
-
--- os.execute's result as an exit code, or nil when killed by a signal:
--- 5.2+ return (ok, "exit"|"signal", n), 5.1 and LuaJIT the wait status.
-local function exit_code(a, how, n)
-  if type(a) == "number" then
-    if a % 256 == 0 then
-      return a / 256
-    end
-    return nil
-  end
-  if how == "exit" then
-    return n
-  end
-  return nil
-end
 
 local function print_banner(em, args)
   local lines = {

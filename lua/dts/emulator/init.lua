@@ -32,6 +32,9 @@ local nginx = require "dts.nginx"
 local faults = require "dts.emulator.faults"
 local log = require "dts.emulator.log"
 local state = require "dts.emulator.state"
+local sys = require "dts.sys"
+
+local read_file, write_file = sys.read_file, sys.write_file
 
 local emulator = {}
 
@@ -48,31 +51,6 @@ local SERVER = [[
       content_by_lua_block { require("dts.emulator.server").handle() }
     }
 ]]
-
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then
-    return nil, err
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
--- Written aside and renamed, so the server never reads half a file.
-local function write_file(path, data)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then
-    return nil, err
-  end
-  local ok, werr = f:write(data)
-  f:close()
-  if not ok then
-    return nil, werr
-  end
-  return os.rename(tmp, path)
-end
 
 local function check_options(opts)
   local types = {

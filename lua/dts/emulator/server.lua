@@ -16,33 +16,14 @@ local log = require "dts.emulator.log"
 local reply = require "dts.emulator.reply"
 local service = require "dts.emulator.service"
 local state = require "dts.emulator.state"
+local sys = require "dts.sys"
+
+local read_file, write_file = sys.read_file, sys.write_file
 
 local server = {}
 
 -- Per worker; the launcher runs one, so this is the whole service's state.
 local loaded
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
--- Written aside, then renamed: a reader never sees half a file.
-local function write_file(path, data)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then
-    return nil, err
-  end
-  f:write(data)
-  f:close()
-  return os.rename(tmp, path)
-end
 
 local function load()
   local prefix = ngx.config.prefix()

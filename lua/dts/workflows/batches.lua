@@ -9,6 +9,7 @@ local core = require "dts.core"
 local errors = require "dts.errors"
 local json = require "dts.json"
 local objects = require "dts.workflows.objects"
+local sys = require "dts.sys"
 
 -- The objects as an ordered list of "db" / "db.table" specs.
 local function ordered(list)
@@ -27,10 +28,8 @@ local function digest(list)
 end
 
 local function read_checkpoint(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("*a")
-  f:close()
+  local text = sys.read_file(path)
+  if not text then return nil end
   local cp, err = json.decode(text)
   if type(cp) ~= "table" then
     return nil, errors.invalid("checkpoint", "%s is not a checkpoint (%s); remove it to start over",
@@ -39,17 +38,11 @@ local function read_checkpoint(path)
   return cp
 end
 
--- Write to a temporary file, then rename: a crash leaves the old
--- checkpoint or the new one, never half of one.
+-- Aside, then renamed (dts.sys): a crash leaves the old checkpoint or the
+-- new one, never half of one.
 local function write_checkpoint(path, cp)
-  local tmp = path .. ".tmp"
-  local text = assert(json.encode(cp, "checkpoint"))
-  local f, err = io.open(tmp, "wb")
-  if not f then return nil, errors.invalid("checkpoint", "cannot write %s: %s", tmp, tostring(err)) end
-  f:write(text)
-  f:close()
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then return nil, errors.invalid("checkpoint", "cannot replace %s: %s", path, tostring(rerr)) end
+  local ok, err = sys.write_file(path, assert(json.encode(cp, "checkpoint")))
+  if not ok then return nil, errors.invalid("checkpoint", "cannot write %s: %s", path, tostring(err)) end
   return true
 end
 
