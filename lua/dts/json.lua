@@ -104,4 +104,17 @@ end
 
 json.null = cjson.null
 
+-- Whether two values are the same JSON value (tables compared by content,
+-- so key order never matters).
+function json.equal(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+  for k, v in pairs(a) do
+    if not json.equal(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
 return json

@@ -15,17 +15,6 @@ local function describe(v)
   return type(v)
 end
 
-local function deep_equal(a, b)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then return false end
-  for k, v in pairs(a) do
-    if not deep_equal(v, b[k]) then return false end
-  end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
-  end
-  return true
-end
 
 local function check_text(p, s)
   local ok, pos = core.utf8_valid(s)
@@ -121,7 +110,7 @@ return function(def, params)
         hint and ("; did you mean " .. hint .. "?") or "")
     end
     local prev = given[p.name]
-    if prev and not deep_equal(prev.value, v) then
+    if prev and not json.equal(prev.value, v) then
       return nil, invalid(p.name, "given as both %s and %s, with different values",
         prev.key < key and prev.key or key, prev.key < key and key or prev.key)
     end

@@ -38,16 +38,7 @@ local function meaning(v)
   return t
 end
 
-local function same(a, b)
-  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-  for k, v in pairs(a) do
-    if not same(v, b[k]) then return false end
-  end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
-  end
-  return true
-end
+local same = json.equal
 
 -- dblist.new([existing]) -> builder | nil, err.  existing: a table (copied)
 -- or JSON text, e.g. DescribeDtsJobDetail's DbObject.
