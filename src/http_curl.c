@@ -280,6 +280,43 @@ static int set_connect_to(struct dts_http_client *c, const char *host,
 	return 0;
 }
 
+static int has_header(const struct curl_slist *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; h != NULL; h = h->next)
+		if (strncasecmp(h->data, name, n) == 0 &&
+		    (h->data[n] == ':' || h->data[n] == ';'))
+			return 1;
+	return 0;
+}
+
+/*
+ * libcurl adds a Content-Type to every POST and "Expect: 100-continue" to
+ * larger bodies by itself.  A V3 signature covers content-type, so only
+ * what the caller set may go out; and waiting for "100 Continue" costs a
+ * round trip.  "Name:" with no value tells libcurl not to send its own.
+ */
+static int suppress_defaults(struct dts_http_client *c)
+{
+	static const char *const own[] = { "Content-Type", "Expect" };
+	char line[32];
+	size_t i;
+
+	for (i = 0; i < sizeof own / sizeof *own; i++) {
+		struct curl_slist *list;
+
+		if (has_header(c->headers, own[i]))
+			continue;
+		snprintf(line, sizeof line, "%s:", own[i]);
+		list = curl_slist_append(c->headers, line);
+		if (list == NULL)
+			return -1;
+		c->headers = list;
+	}
+	return 0;
+}
+
 #define SET(opt, val) do { \
 		if (rc == CURLE_OK) \
 			rc = curl_easy_setopt(e, opt, val); \
@@ -329,6 +366,8 @@ static CURLcode setup(struct dts_http_client *c,
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, c);
 	SET(CURLOPT_URL, r->url);
+	if (rc == CURLE_OK && suppress_defaults(c) != 0)
+		rc = CURLE_OUT_OF_MEMORY;
 	SET(CURLOPT_HTTPHEADER, c->headers);
 	if (r->body != NULL || strcmp(method, "POST") == 0) {
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);

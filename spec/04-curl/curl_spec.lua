@@ -102,6 +102,17 @@ describe("dts.curl", function()
       assert.equal("application/x-www-form-urlencoded", req.headers["content-type"])
     end)
 
+    it("with no header the caller did not set: no Content-Type, no Expect", function()
+      -- A V3 signature covers content-type: libcurl must not add its own.
+      local req = echo(new():request{ method = "POST", url = url("/echo"),
+                                      body = string.rep("x", 4096) })
+      assert.is_nil(req.headers["content-type"])
+      assert.is_nil(req.headers["expect"])
+      assert.equal(4096, #req.body)
+      req = echo(new():request{ method = "POST", url = url("/echo") })
+      assert.is_nil(req.headers["content-type"])
+    end)
+
     it("to other methods", function()
       local c = new()
       assert.equal("", echo(c:request{ method = "POST", url = url("/echo") }).body)
