@@ -212,26 +212,6 @@ static int push_failure(struct walk *w)
 
 /* ---- leaves ---- */
 
-/* Valid UTF-8 prefix length, eight ASCII bytes at a time first. */
-static size_t utf8_prefix(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (n - i >= 8) {
-		uint64_t x;
-
-		memcpy(&x, s + i, 8);
-		if (x & 0x8080808080808080ULL)
-			break;
-		i += 8;
-	}
-	while (i < n && (unsigned char)s[i] < 0x80)
-		i++;
-	if (i == n)
-		return n;
-	return i + dts_utf8_valid_prefix(s + i, n - i);
-}
-
 /* lua-cjson writes "%.14g": a number must read back the same. */
 static int survives(double d)
 {
@@ -463,7 +443,7 @@ static int entry_key(struct walk *w, int k, const char *s, size_t n,
 			return 0;
 		}
 	}
-	if (w->utf8 && (ok = utf8_prefix(s, n)) != n)
+	if (w->utf8 && (ok = dts_utf8_valid_prefix(s, n)) != n)
 		return fail_int(w, w->depth, "utf8_key", (lua_Integer)ok + 1);
 	lua_pushvalue(L, k);
 	lua_rawget(L, sp->keys);
@@ -581,7 +561,7 @@ static int check_table(struct walk *w, int t, struct spec *sp)
 			} else if (w->utf8 || sp->kind == SPEC_MAP) {
 				size_t ok = n;
 
-				if (w->utf8 && (ok = utf8_prefix(s, n)) != n)
+				if (w->utf8 && (ok = dts_utf8_valid_prefix(s, n)) != n)
 					return fail_int(w, d, "utf8_key", (lua_Integer)ok + 1);
 				if (sp->kind == SPEC_MAP && n == 0)
 					return fail_at(w, d, "name", 0, sp->node);
@@ -648,7 +628,7 @@ static int check_value(struct walk *w, int v, int type, struct spec *sp)
 			size_t n, ok;
 			const char *s = lua_tolstring(L, v, &n);
 
-			ok = utf8_prefix(s, n);
+			ok = dts_utf8_valid_prefix(s, n);
 			if (ok != n)
 				return fail_int(w, w->depth, "utf8", (lua_Integer)ok + 1);
 		}

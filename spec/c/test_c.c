@@ -105,6 +105,9 @@ static void test_utf8(void)
 		{ "\x80", 0 },                          /* lone continuation */
 		{ "\xEF\xBF\xBF", 3 },                  /* U+FFFF is valid */
 		{ "\xF4\x8F\xBF\xBF", 4 },              /* U+10FFFF */
+		{ "abcdefghij\xFF", 10 },               /* past the 8-byte ASCII skip */
+		{ "abcdefgh\xE6\xB5\x8Bxyz", 14 },
+		{ "0123456789abcdef\xC0\xAF", 16 },
 	};
 	size_t i;
 
