@@ -19,6 +19,25 @@ local schema = {}
 
 local MiB = 1024 * 1024
 
+-- Parameters more than one action takes, written once.
+local SHARED = {
+  RegionId = { type = "string", where = "query",
+    doc = "Region of the DTS instance, e.g. cn-hangzhou (default: the client's region)." },
+  DtsJobId = { type = "string", where = "query", doc = "ID of the synchronization task." },
+  SynchronizationDirection = { type = "string", where = "query", enum = { "Forward", "Reverse" },
+    doc = "Direction of a two-way synchronization (default Forward)." },
+  ZeroEtlJob = { type = "boolean", where = "query",
+    doc = "Whether the task is a zero-ETL (seamless integration) node." },
+  ResourceGroupId = { type = "string", where = "query",
+    doc = "Resource group ID, e.g. rg-acfmzawhxxc****." },
+}
+
+local function shared(name)
+  local p = { name = name }
+  for k, v in pairs(SHARED[name]) do p[k] = v end
+  return p
+end
+
 local function action(def)
   def.by_name, def.by_alias = {}, {}
   for i, p in ipairs(def.params) do
@@ -36,15 +55,11 @@ action {
   action = "ModifyDtsJob", version = "2020-01-01", method = "POST",
   doc = "Change the objects (DbList) or the reserved settings of a synchronization task.",
   params = {
-    { name = "RegionId", type = "string", where = "query",
-      doc = "Region of the DTS instance, e.g. cn-hangzhou (default: the client's region)." },
+    shared "RegionId",
     { name = "DtsInstanceId", type = "string", where = "query", required = true,
       doc = "ID of the synchronization instance, e.g. dtsbi6e22ay243****." },
-    { name = "DtsJobId", type = "string", where = "query",
-      doc = "ID of the synchronization task." },
-    { name = "SynchronizationDirection", type = "string", where = "query",
-      enum = { "Forward", "Reverse" },
-      doc = "Direction of a two-way synchronization (default Forward)." },
+    shared "DtsJobId",
+    shared "SynchronizationDirection",
     { name = "ClientToken", type = "string", where = "query", max_len = 64, ascii = true,
       doc = "Idempotency token, ASCII, at most 64 characters (generated when absent)." },
     { name = "DbList", type = "json", where = "body", json = "object", max_bytes = MiB,
@@ -65,10 +80,8 @@ action {
       doc = "Full data initialization for the newly added objects." },
     { name = "DataSynchronization", type = "boolean", where = "query",
       doc = "Incremental synchronization." },
-    { name = "ZeroEtlJob", type = "boolean", where = "query",
-      doc = "Whether the task is a zero-ETL (seamless integration) node." },
-    { name = "ResourceGroupId", type = "string", where = "query",
-      doc = "Resource group ID, e.g. rg-acfmzawhxxc****." },
+    shared "ZeroEtlJob",
+    shared "ResourceGroupId",
   },
 }
 
@@ -76,21 +89,15 @@ action {
   action = "DescribeDtsJobDetail", version = "2020-01-01", method = "POST",
   doc = "Read a task's status, its current objects (DbObject) and reserved settings.",
   params = {
-    { name = "RegionId", type = "string", where = "query",
-      doc = "Region of the DTS instance (default: the client's region)." },
-    { name = "DtsJobId", type = "string", where = "query",
-      doc = "ID of the task." },
+    shared "RegionId",
+    shared "DtsJobId",
     { name = "DtsInstanceID", type = "string", where = "query",
       doc = "ID of the instance (note the capital ID)." },
-    { name = "SynchronizationDirection", type = "string", where = "query",
-      enum = { "Forward", "Reverse" },
-      doc = "Direction of a two-way synchronization." },
+    shared "SynchronizationDirection",
     { name = "SyncSubJobHistory", type = "boolean", where = "query",
       doc = "Also list finished sub-tasks (default: only the latest)." },
-    { name = "ZeroEtlJob", type = "boolean", where = "query",
-      doc = "Whether the task is a zero-ETL node." },
-    { name = "ResourceGroupId", type = "string", where = "query",
-      doc = "Resource group ID." },
+    shared "ZeroEtlJob",
+    shared "ResourceGroupId",
     { name = "DbObjectOutputType", type = "string", where = "query",
       doc = "Output form of DbObject (undocumented)." },
   },
