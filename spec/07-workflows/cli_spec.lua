@@ -78,6 +78,25 @@ describe("dts command", function()
     assert.truthy(out:find("batch 3/3: 5/5 objects", 1, true))
   end)
 
+  it("draws a progress bar on a terminal", function()
+    -- script(1) gives the command a pseudo-terminal, as a user's shell would.
+    local out = os.tmpname()
+    local cmd = ("%s %s bin/dts add-objects --dts-job-id dtsdemojob00001 --dts-instance-id dtsdemoinstance01 "
+      .. "--no-initialize --poll 0.05 --batch-size 1 dtstestdata.tty_1 dtstestdata.tty_2 --endpoint %s "
+      .. "--ca-file %s"):format(env, LUA, em.endpoint, quote(em.ca_file))
+    local p = io.popen(("unset LD_PRELOAD; script -qec %s %s >/dev/null 2>&1; echo $?"):format(quote(cmd), out))
+    local code = tonumber(p:read("*a"))
+    p:close()
+    local f = io.open(out)
+    local text = f:read("*a")
+    f:close()
+    os.remove(out)
+    assert.are.equal(0, code, text)
+    assert.truthy(text:find("\r[###############...............] 1/2 objects, batch 1/2", 1, true), text)
+    assert.truthy(text:find("] 2/2 objects, batch 2/2", 1, true), text)
+    assert.falsy(text:find("batch 1/2: ", 1, true))
+  end)
+
   it("shows a dry run with the signature redacted and sends nothing", function()
     em.clear_log()
     local code, out = dts("modify --dts-instance-id dtsdemoinstance01 --db-list "
