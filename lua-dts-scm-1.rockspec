@@ -28,7 +28,7 @@ build = {
   type = "builtin",
   modules = {
     ["dts.core"] = {
-      sources = { "src/lua_core.c", "src/lua_json.c", "src/sign.c", "src/encode.c" },
+      sources = { "src/lua_core.c", "src/lua_json.c", "src/json_scan.c", "src/sign.c", "src/encode.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       incdirs = { "$(OPENSSL_INCDIR)" },
       libdirs = { "$(OPENSSL_LIBDIR)" },

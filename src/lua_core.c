@@ -554,6 +554,8 @@ int luaopen_dts_core(lua_State *L)
 		{ "percent_encode", l_percent_encode },
 		{ "utf8_valid", l_utf8_valid },
 		{ "json_check", dts_l_json_check },
+		{ "json_grammar", dts_l_json_grammar },
+		{ "json_scan", dts_l_json_scan },
 		{ "sha256_hex", l_sha256_hex },
 		{ "hmac_sha256_hex", l_hmac_sha256_hex },
 		{ "base64", l_base64 },

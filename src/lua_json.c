@@ -54,6 +54,7 @@
 
 #include "compat.h"
 #include "encode.h"
+#include "json_scan.h"
 #include "lua_json.h"
 
 enum spec_kind { SPEC_NONE, SPEC_LEAF, SPEC_MAP, SPEC_ENTRY };
@@ -726,5 +727,144 @@ int dts_l_json_check(lua_State *L)
 	if (w.reason != NULL)
 		return push_failure(&w);
 	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* ---- core.json_grammar / core.json_scan: the fast path over the text ---- */
+
+#define GRAMMAR_MT "dts.core.grammar"
+
+static char scan_leaf(lua_State *L, int idx)
+{
+	static const char *const names[] = { "string", "boolean", "any", "ops", "filter", NULL };
+	static const char codes[] = { SCAN_STRING, SCAN_BOOLEAN, SCAN_ANY, SCAN_OPS, SCAN_FILTER };
+	const char *s = lua_tostring(L, idx);
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(s, names[i]) == 0)
+			return codes[i];
+	luaL_error(L, "json_grammar: unknown leaf \"%s\"", s);
+	return 0;
+}
+
+/* Key names of list field `field` of entry spec at idx, as a key mask. */
+static uint64_t scan_mask(lua_State *L, const struct scan_node *n, int idx,
+			  const char *field)
+{
+	uint64_t mask = 0;
+	int i, len, k;
+
+	lua_getfield(L, idx, field);
+	len = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+	for (i = 1; i <= len; i++) {
+		size_t sl;
+		const char *s;
+
+		lua_rawgeti(L, -1, i);
+		s = lua_tolstring(L, -1, &sl);
+		k = s ? dts_scan_find(n, s, sl) : -1;
+		if (k < 0)
+			luaL_error(L, "json_grammar: %s names no key", field);
+		mask |= (uint64_t)1 << k;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return mask;
+}
+
+/* Compiles the spec node at idx (seen: spec table -> index, so shared
+ * nodes compile once); its index. */
+static int scan_compile(lua_State *L, struct scan_grammar *g, int idx, int seen)
+{
+	int node;
+
+	luaL_checkstack(L, 8, "json_grammar");
+	lua_pushvalue(L, idx);
+	lua_rawget(L, seen);
+	if (lua_type(L, -1) == LUA_TNUMBER) {
+		node = (int)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+		return node;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, idx, "map");
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, idx, "nonempty");
+		node = dts_scan_node(g, 1, lua_toboolean(L, -1));
+		lua_pop(L, 1);
+		if (node < 0)
+			luaL_error(L, "json_grammar: too many nodes");
+		lua_pushvalue(L, idx);
+		lua_pushinteger(L, node);
+		lua_rawset(L, seen);
+		g->nodes[node].child = scan_compile(L, g, lua_gettop(L), seen);
+		lua_pop(L, 1);
+		return node;
+	}
+	lua_pop(L, 1);
+	node = dts_scan_node(g, 0, 0);
+	if (node < 0)
+		luaL_error(L, "json_grammar: too many nodes");
+	lua_pushvalue(L, idx);
+	lua_pushinteger(L, node);
+	lua_rawset(L, seen);
+	lua_getfield(L, idx, "keys");
+	luaL_argcheck(L, lua_istable(L, -1), 1, "a node needs map or keys");
+	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+		size_t len;
+		const char *name = lua_tolstring(L, -2, &len);
+		int child = -1;
+		char kind = 0;
+
+		if (lua_istable(L, -1))
+			child = scan_compile(L, g, lua_gettop(L), seen);
+		else
+			kind = scan_leaf(L, -1);
+		if (dts_scan_key(g, node, name, len, kind, child) < 0)
+			luaL_error(L, "json_grammar: cannot add key \"%s\"", name);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, idx, "required");
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		size_t len;
+		const char *s = lua_tolstring(L, -1, &len);
+
+		g->nodes[node].required = dts_scan_find(&g->nodes[node], s, len);
+	}
+	lua_pop(L, 1);
+	g->nodes[node].one_of = scan_mask(L, &g->nodes[node], idx, "if_false_one_of");
+	g->nodes[node].none_of = scan_mask(L, &g->nodes[node], idx, "if_true_none_of");
+	return node;
+}
+
+/* core.json_grammar(spec) -> compiled grammar (a userdata) */
+int dts_l_json_grammar(lua_State *L)
+{
+	struct scan_grammar *g;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	g = dts_newuserdata(L, sizeof *g);
+	dts_scan_init(g);
+	if (luaL_newmetatable(L, GRAMMAR_MT)) {
+		lua_pushliteral(L, "locked");
+		lua_setfield(L, -2, "__metatable");
+	}
+	lua_setmetatable(L, 2);
+	lua_newtable(L);
+	scan_compile(L, g, 1, 3);
+	lua_settop(L, 2);
+	return 1;
+}
+
+/* core.json_scan(text, grammar) -> true when text certainly follows it */
+int dts_l_json_scan(lua_State *L)
+{
+	size_t n;
+	const char *text = luaL_checklstring(L, 1, &n);
+	const struct scan_grammar *g = luaL_checkudata(L, 2, GRAMMAR_MT);
+
+	lua_pushboolean(L, dts_scan_json(g, 0, text, n));
 	return 1;
 }

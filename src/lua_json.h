@@ -12,5 +12,9 @@
 #define DTS_JSON_MAX_DEPTH 128
 
 int dts_l_json_check(lua_State *L);
+/* core.json_grammar(spec), core.json_scan(text, grammar): the same grammar
+ * checked over lua-cjson's text (src/json_scan.c), the fast path. */
+int dts_l_json_grammar(lua_State *L);
+int dts_l_json_scan(lua_State *L);
 
 #endif

@@ -95,6 +95,14 @@ function json.encode(value, path, spec, explain)
   return text
 end
 
+-- lua-cjson's text of value, unchecked, or nil when it cannot encode it:
+-- for callers that check the text itself (dts.dblist.grammar's fast path).
+function json.encode_unchecked(value)
+  local ok, text = pcall(cjson_encode, value)
+  if ok then return text end
+  return nil
+end
+
 -- JSON text -> Lua value, or nil, message.  JSON null becomes json.null.
 function json.decode(text)
   local ok, value = pcall(cjson.decode, text)

@@ -4,12 +4,14 @@
 --
 -- The facts are the tables below; core.json_check (src/lua_json.c) walks a
 -- DbList against them in C, in the same walk that checks it is encodable
--- JSON, and this file words what it finds.  Node shapes (src/lua_json.c):
+-- JSON, and this file words what it finds.  encode() first tries the fast
+-- path: lua-cjson's text checked in one pass (core.json_scan).  Node shapes (src/lua_json.c):
 --   map node    { map = <node>, nonempty = true? }: names -> <node>
 --   entry node  { keys = { key = <node> | leaf }, required = "key",
 --                 if_false_one_of = {...}, if_true_none_of = {...} }
 --   leaf        "string" | "boolean" | "any" | "ops" | "filter"
 
+local core = require "dts.core"
 local json = require "dts.json"
 local suggest = require "dts.suggest"
 
@@ -160,9 +162,16 @@ function grammar.check(dblist, path)
   return json.check(dblist, path or "DbList", ROOT, explain, true)
 end
 
--- encode(dblist [, path]) -> JSON text | nil, message: check and encode in
--- one walk plus lua-cjson.
+-- The same grammar compiled for core.json_scan, which checks lua-cjson's
+-- text in one pass over bytes (src/json_scan.c).
+local COMPILED = core.json_grammar(ROOT)
+
+-- encode(dblist [, path]) -> JSON text | nil, message.  Fast path: encode,
+-- then scan the text; whatever the scan is not sure of (a number, an
+-- escaped name, any fault) takes the exact walk, which words the message.
 function grammar.encode(dblist, path)
+  local text = json.encode_unchecked(dblist)
+  if text and core.json_scan(text, COMPILED) then return text end
   return json.encode(dblist, path or "DbList", ROOT, explain)
 end
 
