@@ -322,16 +322,15 @@ static int suppress_defaults(struct dts_http_client *c)
 			rc = curl_easy_setopt(e, opt, val); \
 	} while (0)
 
-static CURLcode setup(struct dts_http_client *c,
-		      const struct dts_http_request *r, int insecure)
+/* The options that are the same for every request of a client: set once,
+ * after a reset (which keeps live connections), not per request. */
+static CURLcode setup_client(struct dts_http_client *c)
 {
 	const struct dts_http_config *cfg = &c->cfg;
-	const char *method = r->method ? r->method : "GET";
 	const char *protocols = cfg->allow_http ? "http,https" : "https";
 	CURL *e = c->easy;
 	CURLcode rc = CURLE_OK;
 
-	/* Forgets every option but keeps live connections (keep-alive). */
 	curl_easy_reset(e);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
@@ -339,8 +338,6 @@ static CURLcode setup(struct dts_http_client *c,
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	SET(CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
 	if (cfg->ca_file)
 		SET(CURLOPT_CAINFO, cfg->ca_file);
 	if (cfg->ca_path)
@@ -353,32 +350,51 @@ static CURLcode setup(struct dts_http_client *c,
 		SET(CURLOPT_PROXY, cfg->proxy);
 	if (cfg->no_proxy)
 		SET(CURLOPT_NOPROXY, cfg->no_proxy);
-	if (c->connect_to)
-		SET(CURLOPT_CONNECT_TO, c->connect_to);
 	SET(CURLOPT_USERAGENT,
 	    cfg->user_agent ? cfg->user_agent : DEFAULT_USER_AGENT);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms ?
-	    r->connect_timeout_ms : cfg->connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : cfg->timeout_ms);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_response_size);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, c);
+	c->configured = rc == CURLE_OK;
+	return rc;
+}
+
+/* Everything a request may change, each set every time so nothing of the
+ * previous request lingers. */
+static CURLcode setup(struct dts_http_client *c,
+		      const struct dts_http_request *r, int insecure)
+{
+	const struct dts_http_config *cfg = &c->cfg;
+	const char *method = r->method ? r->method : "GET";
+	CURL *e = c->easy;
+	CURLcode rc = c->configured ? CURLE_OK : setup_client(c);
+
+	SET(CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
+	SET(CURLOPT_CONNECT_TO, c->connect_to);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms ?
+	    r->connect_timeout_ms : cfg->connect_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : cfg->timeout_ms);
 	SET(CURLOPT_URL, r->url);
 	if (rc == CURLE_OK && suppress_defaults(c) != 0)
 		rc = CURLE_OUT_OF_MEMORY;
 	SET(CURLOPT_HTTPHEADER, c->headers);
 	if (r->body != NULL || strcmp(method, "POST") == 0) {
+		SET(CURLOPT_NOBODY, 0L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 		SET(CURLOPT_POSTFIELDS, r->body ? r->body : "");
-		if (strcmp(method, "POST") != 0)
-			SET(CURLOPT_CUSTOMREQUEST, method);
-	} else if (strcmp(method, "HEAD") == 0) {
-		SET(CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "GET") != 0) {
-		SET(CURLOPT_CUSTOMREQUEST, method);
+		SET(CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") != 0 ? method : NULL);
+	} else {
+		/* Back to GET from a POST or HEAD before, then the method. */
+		SET(CURLOPT_HTTPGET, 1L);
+		SET(CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+		SET(CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") != 0 &&
+		    strcmp(method, "HEAD") != 0 ? method : NULL);
 	}
+	if (rc != CURLE_OK)
+		c->configured = 0;
 	return rc;
 }
 

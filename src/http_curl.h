@@ -62,6 +62,7 @@ struct dts_http_client {
 	struct dts_http_buf head;	/* final response headers: "name\0value\0"... */
 	long status;
 	int abort_reason;
+	int configured;		/* the options that never change are set */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
