@@ -50,6 +50,7 @@ local function new_client()
     connect_address = env("DTS_CONNECT_ADDRESS"),
     timeout = 10,
     retries = { max_attempts = 4 },
+    shared_dict = "dts_throttle", -- a throttled call makes every worker back off
   }
 end
 
