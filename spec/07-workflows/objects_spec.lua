@@ -115,10 +115,19 @@ describe("workflows", function()
     assert.are.equal(0, modifications(em, NOTHING))
   end)
 
-  it("add_objects insists on an explicit initialization choice", function()
-    local r, err = c:add_objects(with(INIT, { objects = { "dtstestdata.x" } }))
+  it("add_objects sends no initialization flags unless told, and says so in the plan", function()
+    local r, err = c:add_objects(with(INIT, { objects = { "dtstestdata.x" }, initialize = "yes" }))
     assert.is_nil(r)
     assert.are.equal("initialize", err.param)
+    r, err = c:add_objects(with(INIT, { objects = { "dtstestdata.x" } }))
+    assert(r, err and tostring(err))
+    assert.truthy(r.text:find("initialization of new objects: as the job is set up (not sent)", 1, true))
+    local sent
+    for _, e in ipairs(em.requests()) do
+      if e.action == "ModifyDtsJob" and e.parameters.DtsJobId == INIT then sent = e.parameters end
+    end
+    assert.is_nil(sent.StructureInitialization)
+    assert.is_nil(sent.DataInitialization)
   end)
 
   it("add_objects waits while the job is Modifying", function()

@@ -22,7 +22,8 @@ function M.add(parser)
   cmd:option("--synchronization-direction", "Direction, required on a two-way task.")
     :choices({ "Forward", "Reverse" })
   cmd:flag("--initialize", "Schema and full-data initialization of the new objects.")
-  cmd:flag("--no-initialize", "Incremental synchronization only for the new objects.")
+  cmd:flag("--no-initialize", "Incremental synchronization only for the new objects "
+    .. "(neither flag: the job's own setting, nothing sent).")
   cmd:option("--batch-size", "Add this many objects per submission (cumulative batches).")
     :argname("<n>"):convert(tonumber)
   cmd:option("--checkpoint", "Checkpoint file: a run that stops resumes from it."):argname("<file>")
@@ -83,9 +84,9 @@ function M.run(args)
     if not from then return common.fail(args, "add-objects", err) end
     list = from
   end
-  if args.initialize == args.no_initialize then
+  if args.initialize and args.no_initialize then
     return common.fail(args, "add-objects", errors.invalid("initialize",
-      "say --initialize (schema and full data for the new objects) or --no-initialize"))
+      "--initialize and --no-initialize contradict each other"))
   end
   if next(list) == nil then
     return common.fail(args, "add-objects", errors.invalid("objects", "no objects given"))
@@ -95,7 +96,7 @@ function M.run(args)
   local opts = {
     DtsJobId = args.dts_job_id, DtsInstanceId = args.dts_instance_id,
     SynchronizationDirection = args.synchronization_direction,
-    objects = list, initialize = args.initialize and true or false,
+    objects = list, initialize = args.initialize or (args.no_initialize and false) or nil,
     interval = args.poll, timeout = args.wait, dry_run = args.dry_run,
   }
   local res

@@ -47,7 +47,7 @@ local function write_checkpoint(path, cp)
 end
 
 -- opts: DtsJobId, DtsInstanceId, objects (list), batch_size (default 100),
---   initialize (boolean, required), checkpoint (path), on_progress(p),
+--   initialize (true, false or nil, as for add_objects), checkpoint (path), on_progress(p),
 --   SynchronizationDirection, interval, timeout
 -- -> { total, done, batches, added } | nil, err (checkpoint kept)
 return function(client, opts)

@@ -49,9 +49,10 @@ local function describe_plan(plan)
   }
   if plan.changed and #plan.changed > 0 then lines[#lines + 1] = "change: " .. names(plan.changed) end
   if plan.present and #plan.present > 0 then lines[#lines + 1] = "already there: " .. names(plan.present) end
-  if plan.initialize ~= nil then
+  if plan.added and #plan.added > 0 or plan.initialize ~= nil then
     lines[#lines + 1] = "schema and full-data initialization of new objects: "
-      .. (plan.initialize and "yes" or "no")
+      .. (plan.initialize == nil and "as the job is set up (not sent)"
+          or plan.initialize and "yes" or "no")
   end
   return table.concat(lines, "\n")
 end
@@ -167,14 +168,16 @@ function objects.remove(client, opts)
   return apply(client, opts, current, wanted, plan)
 end
 
--- client:add_objects{ DtsJobId, DtsInstanceId, objects, initialize = bool,
+-- client:add_objects{ DtsJobId, DtsInstanceId, objects, initialize = bool
+--   (StructureInitialization and DataInitialization for the new objects;
+--   nil: neither is sent and the job's own setting applies),
 --   SynchronizationDirection, remove = {...}, dry_run, interval, timeout }
 function objects.add(client, opts)
   local ok, err = required(opts, "add_objects")
   if not ok then return nil, err end
-  if type(opts.initialize) ~= "boolean" then
-    return nil, errors.invalid("initialize", "say whether new objects get schema and full-data "
-      .. "initialization: initialize = true or false")
+  if opts.initialize ~= nil and type(opts.initialize) ~= "boolean" then
+    return nil, errors.invalid("initialize", "expected true (schema and full data for the new "
+      .. "objects), false, or nothing (the job's own setting), got %s", type(opts.initialize))
   end
   local extra
   extra, err = objects.to_dblist(opts.objects)
