@@ -27,7 +27,7 @@ local OPTIONS = {
   connect_timeout = "number", timeout = "number", retries = "table",
   transport = "any", connect_address = "string", insecure_host = "string",
   user_agent = "string", max_response_size = "number", debug = "boolean",
-  shared_dict = "string",
+  shared_dict = "string", wait_modifying = "number",
 }
 
 local function option_names()
@@ -113,6 +113,7 @@ function client.new(opts, getenv)
     connect_timeout = opts.connect_timeout,
     timeout = opts.timeout,
     debug = opts.debug or false,
+    wait_modifying = opts.wait_modifying,
   }, client)
 end
 
@@ -226,12 +227,49 @@ end
 
 -- call(action, params, opts) -> decoded answer | nil, err
 -- opts: dry_run, wait_modifying (seconds), timeout, connect_timeout
+-- Call options.  dry_run and wait_modifying may also ride in the parameter
+-- table: no API parameter (nor its alias) is spelled so.
+local CALL_OPTIONS = { dry_run = "boolean", wait_modifying = "number",
+  timeout = "number", connect_timeout = "number" }
+local IN_PARAMS = { dry_run = true, wait_modifying = true }
+
+local function call_options(self, params, opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if type(params) == "table" and (params.dry_run ~= nil or params.wait_modifying ~= nil) then
+    local rest = {}
+    for k, v in pairs(params) do
+      if not IN_PARAMS[k] then
+        rest[k] = v
+      elseif o[k] == nil then
+        o[k] = v
+      end
+    end
+    params = rest
+  end
+  if o.wait_modifying == nil then o.wait_modifying = self.wait_modifying end
+  for k, v in pairs(o) do
+    if not CALL_OPTIONS[k] then
+      return nil, errors.invalid(tostring(k),
+        "not a call option (dry_run, wait_modifying, timeout, connect_timeout)")
+    end
+    if type(v) ~= CALL_OPTIONS[k] then
+      return nil, errors.invalid(k, "expected a %s, got %s", CALL_OPTIONS[k], type(v))
+    end
+  end
+  return params, o
+end
+
 function client:call(action, params, opts)
   if getmetatable(self) ~= client then
     error("use client:" .. tostring(action) .. "{...} (with a colon)", 3)
   end
   local def = schema[action]
-  local req, err = prepare(self, def, params, opts)
+  local err
+  params, opts = call_options(self, params, opts)
+  if not params then return nil, opts end
+  local req
+  req, err = prepare(self, def, params, opts)
   if not req then return nil, err end
   local policy = self.retries
   local deadline = req.opts.wait_modifying and (os.time() + req.opts.wait_modifying)

@@ -256,6 +256,12 @@ describe("client against the emulator", function()
       res, err = c:modify_dts_job({ DtsInstanceId = INSTANCE, DbList = dblist("e", "f") },
         { wait_modifying = 10 })
       assert(res, err and tostring(err))
+      -- The same, asked for among the parameters, and as the client's default.
+      res, err = c:modify_dts_job{ DtsInstanceId = INSTANCE, DbList = dblist("e", "g"), wait_modifying = 10 }
+      assert(res, err and tostring(err))
+      res, err = client({ wait_modifying = 10 }, slow):modify_dts_job{ DtsInstanceId = INSTANCE,
+        DbList = dblist("e", "h") }
+      assert(res, err and tostring(err))
     end)
   end)
 
@@ -274,9 +280,22 @@ describe("client against the emulator", function()
     end)
   end
 
+  it("refuses unknown call options", function()
+    local res, err = client():modify_dts_job({ DtsInstanceId = INSTANCE }, { dryrun = true })
+    assert.is_nil(res)
+    assert.are.equal("dryrun", err.param)
+    res, err = client():modify_dts_job({ DtsInstanceId = INSTANCE }, { wait_modifying = "10" })
+    assert.is_nil(res)
+    assert.are.equal("wait_modifying", err.param)
+  end)
+
   it("sends nothing on a dry run, and shows no secret", function()
     local c = client{ signature = "v1", security_token = TOKEN }
     local req = assert(c:modify_dts_job({ DtsInstanceId = INSTANCE, DbList = dblist() }, { dry_run = true }))
+    assert.are.equal(0, #em.requests())
+    -- dry_run may also ride among the parameters.
+    local again = assert(c:modify_dts_job{ DtsInstanceId = INSTANCE, DbList = dblist(), dry_run = true })
+    assert.are.equal(req.body, again.body)
     assert.are.equal(0, #em.requests())
     local text = req.method .. req.url .. req.body
     for k, v in pairs(req.headers) do text = text .. k .. v end
