@@ -136,7 +136,7 @@ local function prepare(self, def, params, opts)
     if p.where == "body" then body[name] = v else query[name] = v end
   end
   local host = self.endpoint or endpoint(values.RegionId)
-  return { def = def, host = host, query = query, body = body, opts = opts or {} }
+  return { def = def, host = host, query = query, body = body, opts = opts or {}, sent = 0 }
 end
 
 local function sign(self, req, creds)
@@ -200,6 +200,7 @@ local function send(self, req)
   local signed, err = sign(self, req, creds)
   if not signed then return nil, err end
   if req.opts.dry_run then return redacted(self, signed, creds), nil, true end
+  req.sent = req.sent + 1
   local res
   res, err = self.transport:request{
     method = signed.method,
@@ -267,10 +268,16 @@ function client:call(action, params, opts)
   local def = schema[action]
   local err
   params, opts = call_options(self, params, opts)
-  if not params then return nil, opts end
+  if not params then
+    opts.attempts = 0
+    return nil, opts
+  end
   local req
   req, err = prepare(self, def, params, opts)
-  if not req then return nil, err end
+  if not req then
+    err.attempts = 0
+    return nil, err
+  end
   local policy = self.retries
   local deadline = req.opts.wait_modifying and (os.time() + req.opts.wait_modifying)
   local attempt = 0
@@ -279,7 +286,7 @@ function client:call(action, params, opts)
     local body, dry
     body, err, dry = send(self, req)
     if body then return body, nil, dry end
-    err.attempts = attempt
+    err.attempts = req.sent -- requests that went out: 0 when nothing was sent
     local again = retry.retryable(err) and attempt < policy.max_attempts
     if not again and retry.is_modifying(err) and deadline and os.time() < deadline then
       again = true

@@ -17,6 +17,7 @@ local function refused(params, want, param)
   local res, err = client():modify_dts_job(params)
   assert.is_nil(res)
   assert.are.equal("invalid_argument", err.kind, tostring(err))
+  assert.are.equal(0, err.attempts) -- nothing was sent
   assert.truthy(tostring(err):find(want, 1, true), "want " .. want .. ", got " .. tostring(err))
   if param then assert.are.equal(param, err.param) end
   assert.falsy(tostring(err):find(SECRET, 1, true))
@@ -188,6 +189,7 @@ describe("dts.new validation", function()
     local res, err = c:modify_dts_job{ DtsInstanceId = "x" }
     assert.is_nil(res)
     assert.are.equal("credentials", err.kind)
+    assert.are.equal(0, err.attempts)
     assert.are.equal("access_key_secret: has leading or trailing whitespace; copy it again without it", err.message)
     assert.falsy(tostring(err):find(SECRET, 1, true))
   end)
