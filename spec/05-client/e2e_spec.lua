@@ -126,6 +126,17 @@ describe("client against the emulator", function()
     assert.are.equal(1, applied())
   end)
 
+  it("keeps one connection alive across calls", function()
+    local c = client()
+    for i = 1, 3 do
+      assert(c:describe_dts_job_detail{ DtsJobId = "dtsdemojob00001", SyncSubJobHistory = i > 1 })
+    end
+    local log = em.requests()
+    assert.are.equal(3, #log)
+    assert.are.equal(log[1].connection, log[2].connection)
+    assert.are.equal(log[1].connection, log[3].connection)
+  end)
+
   it("retries a 5xx, then succeeds", function()
     em.set_faults{ { kind = "error", times = 1 } }
     local res, err = client():modify_dts_job{ DtsInstanceId = INSTANCE, DbList = dblist("b") }

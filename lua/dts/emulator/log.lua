@@ -5,7 +5,7 @@
 --
 -- An entry: time, request_id, action, method, scheme ("v1"/"v3"), verified,
 -- access_key_id, parameters, client_token, code ("OK" or the error code),
--- http_status, applied, replayed, fault.
+-- http_status, applied, replayed, fault, connection (nginx's serial).
 
 local cjson = require "cjson.safe"
 

@@ -137,6 +137,9 @@ local function run(s)
   end
   entry.time = arrived
   entry.request_id = request_id
+  -- nginx's connection serial: the same number on two entries is one
+  -- kept-alive connection.
+  entry.connection = tonumber(ngx.var.connection)
   entry.fault = #fired > 0 and table.concat(fired, ",") or nil
   entry.code = answer.code
   entry.http_status = breaker and breaker.kind == "drop" and 444 or answer.status
