@@ -52,12 +52,10 @@ end
 -- StsToken modes.  -> provider, region | nil, err
 function credentials.from_profile(name, path)
   path = path or ((os.getenv("HOME") or "") .. "/.aliyun/config.json")
-  local f = io.open(path, "rb")
-  if not f then
+  local text = require("dts.sys").read_file(path)
+  if not text then
     return nil, errors.new("credentials", { message = "profile " .. name .. ": cannot read " .. path })
   end
-  local text = f:read("*a")
-  f:close()
   local config = require("dts.json").decode(text)
   if type(config) ~= "table" or type(config.profiles) ~= "table" then
     return nil, errors.new("credentials", { message = path .. ": not an aliyun CLI configuration" })

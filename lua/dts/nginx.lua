@@ -130,7 +130,7 @@ end
 
 -- Ports below Linux's ephemeral range (32768-60999) clash less with the
 -- client side of local connections.
-local function random_port()
+function _M.random_port()
   local f = assert(io.open("/dev/urandom", "rb"))
   local b = f:read(2)
   f:close()
@@ -231,7 +231,7 @@ function _M.start(opts)
   local nginx = os.getenv("DTS_NGINX") or "/usr/sbin/nginx"
   local out
   for _ = 1, opts.port and 1 or ATTEMPTS do
-    server.port = opts.port or random_port()
+    server.port = opts.port or _M.random_port()
     server.url = (opts.tls ~= false and "https" or "http") ..
                  "://localhost:" .. server.port
     ok, err = write_file(prefix .. "/nginx.conf", render(opts, server, dir, user))

@@ -13,6 +13,7 @@
 --   max_len   longest value in characters; ascii: ASCII only
 --   json      "object": the JSON text must be an object
 --   max_bytes longest JSON text in bytes
+--   grammar   "dblist": the JSON follows the DbList grammar (dts.dblist.grammar)
 --   doc       one line for docs and --help
 
 local schema = {}
@@ -63,6 +64,7 @@ action {
     { name = "ClientToken", type = "string", where = "query", max_len = 64, ascii = true,
       doc = "Idempotency token, ASCII, at most 64 characters (generated when absent)." },
     { name = "DbList", type = "json", where = "body", json = "object", max_bytes = MiB,
+      grammar = "dblist",
       doc = "The complete new object list; it REPLACES the current one (at most 1 MB of JSON)." },
     { name = "EtlOperatorColumnReference", type = "json", where = "body",
       doc = "T+1 ETL operator configuration (opaque JSON)." },

@@ -55,8 +55,8 @@ function convert.json(p, v)
   local text, value
   if type(v) == "table" then
     local err
-    if p.name == "DbList" then
-      text, err = grammar.encode(v, p.name) -- JSON and grammar in one walk
+    if p.grammar == "dblist" then
+      text, err = grammar.encode(v, p.name) -- JSON and grammar together
     else
       text, err = json.encode(v, p.name)
     end
@@ -81,7 +81,7 @@ function convert.json(p, v)
     return nil, invalid(p.name, "%d bytes of JSON, over the %d-byte (1 MB) limit",
       #text, p.max_bytes)
   end
-  if p.name == "DbList" and type(v) == "string" then
+  if p.grammar == "dblist" and type(v) == "string" then
     local ok, err = grammar.check(value, p.name)
     if not ok then return nil, invalid(nil, err) end
   end

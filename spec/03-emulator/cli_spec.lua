@@ -3,6 +3,7 @@
 -- Ctrl-C sends) stops it and removes its files.  Run with the interpreter
 -- that runs this spec.
 local dts_call = require "support.dts_call"
+local nginx = require "dts.nginx"
 
 local LUA = jit and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
 
@@ -29,12 +30,6 @@ local function alive(pid)
   return status == 0
 end
 
-local function random_port()
-  local f = assert(io.open("/dev/urandom", "rb"))
-  local b = f:read(2)
-  f:close()
-  return 10000 + (b:byte(1) * 256 + b:byte(2)) % 22000
-end
 
 -- SIGINT to a whole process group, as Ctrl-C does (dash's kill builtin
 -- takes no negative ids).
@@ -96,7 +91,7 @@ describe("dts emulator (the command)", function()
       -- setsid: a process group of its own, like a terminal's foreground job.
       os.execute(("setsid sh -c 'echo $$ > %s; exec %s bin/dts emulator --port %d "
         .. "--modifying-seconds 0 --throttle-every 2 --fault-action DescribeDtsJobDetail' "
-        .. "> %s 2>&1 < /dev/null &"):format(pid_file, LUA, random_port(), out_file))
+        .. "> %s 2>&1 < /dev/null &"):format(pid_file, LUA, nginx.random_port(), out_file))
       out = dts_call.wait_until(function()
         local text = read(out_file)
         if text:find("Press Ctrl-C", 1, true) or text:find("dts emulator:", 1, true) then

@@ -11,17 +11,15 @@ local cjson = require "cjson"
 local curl = require "dts.curl"
 local nginx = require "dts.nginx"
 
+local sys = require "dts.sys"
+
 local M = {}
 
--- Runs a shell script; true or false, and its output.  A sanitizer
--- runtime preloaded into the interpreter under test must not follow into
--- the tools (LeakSanitizer fails them for their own leaks).
+-- Runs a shell script; true or false, and its output (dts.sys.run, which
+-- keeps a preloaded sanitizer runtime out of the tools).
 function M.sh(script)
-  local pipe = io.popen("unset LD_PRELOAD; " .. script .. " 2>&1; echo \"exit=$?\"")
-  local out = pipe:read("*a")
-  pipe:close()
-  local text, status = out:match("^(.-)exit=(%d+)%s*$")
-  return status == "0", ((text or out):gsub("%s+$", ""))
+  local ok, out = sys.run(script)
+  return ok == true, out
 end
 
 function M.sleep(seconds)

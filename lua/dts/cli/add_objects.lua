@@ -5,6 +5,7 @@
 local common = require "dts.cli.common"
 local errors = require "dts.errors"
 local json = require "dts.json"
+local sys = require "dts.sys"
 
 local M = {}
 
@@ -36,10 +37,8 @@ end
 
 -- A JSON list or DbList, else one object per line (# comments allowed).
 local function read_objects(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, errors.invalid("file", "%s", err) end
-  local text = f:read("*a")
-  f:close()
+  local text, err = sys.read_file(path)
+  if not text then return nil, errors.invalid("file", "%s", err) end
   if text:match("^%s*[%[{]") then
     local v, jerr = json.decode(text)
     if type(v) ~= "table" then return nil, errors.invalid("file", "%s: not valid JSON: %s", path, jerr) end

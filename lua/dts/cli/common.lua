@@ -8,6 +8,7 @@
 local dts = require "dts"
 local json = require "dts.json"
 local credentials = require "dts.credentials"
+local sys = require "dts.sys"
 
 local common = {}
 
@@ -82,11 +83,7 @@ end
 -- The value of a JSON flag: inline JSON, or @file.
 function common.json_arg(value)
   if type(value) ~= "string" or value:sub(1, 1) ~= "@" then return value end
-  local f, err = io.open(value:sub(2), "rb")
-  if not f then return nil, err end
-  local text = f:read("*a")
-  f:close()
-  return text
+  return sys.read_file(value:sub(2))
 end
 
 return common

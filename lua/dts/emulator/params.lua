@@ -28,8 +28,8 @@ end
 
 -- The DbList grammar (dts-api.md 3): the client's own, one place for it.
 local SHAPES = {
-  DbList = function(list)
-    local ok, err = grammar.check(list, "DbList")
+  dblist = function(list, name)
+    local ok, err = grammar.check(list, name)
     return not ok and err or nil
   end,
 }
@@ -70,7 +70,7 @@ local function convert(p, value)
     if p.json == "object" and not (value:match("^%s*{") and is_object(decoded)) then
       return nil, p.name .. " must be a JSON object"
     end
-    local bad = SHAPES[p.name] and SHAPES[p.name](decoded)
+    local bad = p.grammar and SHAPES[p.grammar](decoded, p.name)
     if bad then
       return nil, bad
     end
