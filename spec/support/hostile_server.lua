@@ -174,14 +174,46 @@ cases.html_503 = function(c)
     html_page(503, "Service Temporarily Unavailable")))
 end
 
+-- A kept-alive connection that dies slowly: the first request of a pair
+-- gets an answer and the connection stays open; the next one on it waits
+-- STALE_WAIT seconds, then the server closes it without a byte (so the
+-- client sends the request again on a new connection); the request after
+-- that drips.  Not among the ordinary cases: it answers by its count.
+M.STALE_WAIT = 1.5
+cases.stale = function(c)
+  if c.hit % 2 == 0 then return cases.drip_body(c) end
+  if not send(c, answer(200, "OK", { "Content-Type: application/json" }, OK_BODY)
+    :gsub("Connection: close\r\n", "")) then return end
+  c.sock:settimeout(10000)
+  local next_request = c.sock:receiveany(65536)
+  if next_request then ngx.sleep(M.STALE_WAIT) end
+end
+M.special = { stale = true }
+
 M.cases = cases
+
+-- What a client must make of each case (dts.new's error kind, nil for an
+-- answer), whatever its transport: one place for both transports' specs.
+-- The cases of spec/support/hostile_tcp.pl are at the end.
+M.expect = {
+  ok = false, continue = false,
+  drip_status = "timeout", drip_header = "timeout", drip_headers = "timeout",
+  drip_body = "timeout", drip_chunked = "timeout",
+  endless_status = "protocol", endless_header = "protocol", endless_chunk_size = "protocol",
+  endless_body = "protocol", endless_chunked = "protocol", huge_length = "protocol",
+  huge_headers = "protocol", continue_flood = "protocol",
+  empty = "network", no_status = "protocol", http09 = "protocol", http2 = "protocol",
+  garbage = "protocol", close_mid_body = "network",
+  redirect = "protocol", gzip = "protocol", html_502 = "protocol", html_503 = "protocol",
+  tls_drip = "timeout", reset = "network", tls_trickle = "timeout",
+}
 
 -- ports: { [port] = case name }
 function M.handle(ports)
   local port = tonumber(ngx.var.server_port)
   local name = ports[port] or "ok"
   local hits = ngx.shared.hostile_hits
-  if hits then hits:incr(name, 1, 0) end
+  local hit = hits and hits:incr(name, 1, 0) or 1
   ngx.req.read_body()
   local sock, err = ngx.req.socket(true)
   if not sock then
@@ -193,7 +225,7 @@ function M.handle(ports)
   for p, n in pairs(ports) do
     if n == "ok" then ok_port = p end
   end
-  cases[name]({ sock = sock, stop = clock() + LIMIT, ok_port = ok_port })
+  cases[name]({ sock = sock, stop = clock() + LIMIT, ok_port = ok_port, hit = hit })
   -- The raw connection is closed when the handler returns.
 end
 

@@ -8,18 +8,23 @@
 #             a TLS handshake that never ends
 #   reset     reads the request, sends the headers and half a body, then
 #             resets the connection (RST, not FIN)
+#   tls_trickle  relays to 127.0.0.1:UPSTREAM (a TLS server that answers
+#             at once), but once the client sends application data (its
+#             handshake is done), passes the server's bytes on one every
+#             50 ms: TLS records that never complete, after a handshake that
+#             did
 #
 # Every connection ends by 20 s.  perl-base is always on Debian.
 #
-#   perl hostile_tcp.pl STATEFILE &
+#   perl hostile_tcp.pl STATEFILE UPSTREAM &
 use strict;
 use warnings;
 use IO::Socket::INET;
 use IO::Select;
 use Socket qw(SOL_SOCKET SO_LINGER);
 
-my ($statefile) = @ARGV;
-my @cases = ("tls_drip", "reset");
+my ($statefile, $upstream_port) = @ARGV;
+my @cases = ("tls_drip", "reset", "tls_trickle");
 my %listener;
 for my $case (@cases) {
     $listener{$case} = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
@@ -65,6 +70,32 @@ my %serve = (
         setsockopt($c, SOL_SOCKET, SO_LINGER, pack("ii", 1, 0));
     },
 );
+
+$serve{tls_trickle} = sub {
+    my ($c) = @_;
+    my $up = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $upstream_port) or return;
+    my $sel = IO::Select->new($c, $up);
+    my ($trickle, $pending) = (0, "");
+    while ($sel->count() == 2 || $pending ne "") {
+        for my $from ($sel->can_read($pending ne "" ? 0.05 : 5)) {
+            my $n = sysread($from, my $buf, 65536);
+            if (!$n) {
+                return if $from == $c;
+                $sel->remove($up); # the rest still goes out, slowly
+                next;
+            }
+            if ($from == $c) {
+                # A TLS record of type 23: application data.
+                $trickle = 1 if ord($buf) == 23;
+                syswrite($up, $buf) or return;
+            } else {
+                $pending .= $buf;
+            }
+        }
+        next if $pending eq "";
+        syswrite($c, substr($pending, 0, $trickle ? 1 : length($pending), "")) or return;
+    }
+};
 
 my $all = IO::Select->new(values %listener);
 while (1) {

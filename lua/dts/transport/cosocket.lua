@@ -322,6 +322,11 @@ local function tls_failure(self, url, verify, err)
   return failure("tls", message)
 end
 
+-- Said of every timeout: what the limit was.
+local function whole(limits)
+  return (" (timeout = %gs bounds the whole call)"):format(limits.timeout)
+end
+
 -- One request on one connection (kept-alive or new).
 local function exchange(self, url, bytes, limits)
   local verify = url.scheme == "https" and url.host ~= self.insecure_host
@@ -343,7 +348,9 @@ local function exchange(self, url, bytes, limits)
     return true
   end
 
-  if not tick() then return failure("timeout", url.origin .. ": timed out before connecting" .. note) end
+  if not tick() then
+    return failure("timeout", url.origin .. ": timed out before connecting" .. whole(limits) .. note)
+  end
   local address, port = self.connect_address or url.host, url.port
   if proxy then address, port = proxy.host, proxy.port end
   local ok, err = sock:connect(address, port, { pool = pool_name(self, url, verify, proxy) })
@@ -360,6 +367,7 @@ local function exchange(self, url, bytes, limits)
 
   local function fail(kind, message, got_bytes)
     sock:close()
+    if kind == "timeout" then message = message .. whole(limits) end
     return failure(kind, url.origin .. ": " .. message .. note,
       reused and not got_bytes and kind == "network")
   end
@@ -404,7 +412,7 @@ local function exchange(self, url, bytes, limits)
       if not done then
         sock:close()
         if herr == "timeout" then
-          return failure("timeout", url.origin .. ": timed out during the TLS handshake" .. note)
+          return failure("timeout", url.origin .. ": timed out during the TLS handshake" .. whole(limits) .. note)
         end
         local _, e = tls_failure(self, url, verify, herr)
         e.message = e.message .. note
@@ -452,7 +460,7 @@ end
 local function bounded(self, url, bytes, limits)
   local rest = limits.deadline - now()
   if rest <= 0 then
-    return failure("timeout", url.origin .. ": timed out before connecting")
+    return failure("timeout", url.origin .. ": timed out before connecting" .. whole(limits))
   end
   local worker = ngx.thread.spawn(exchange, self, url, bytes, limits)
   local ok, res, err, stale
@@ -464,8 +472,8 @@ local function bounded(self, url, bytes, limits)
     if ok and res == WATCHDOG then
       ngx.thread.kill(worker)
       if limits.sock then limits.sock:close() end
-      return failure("timeout", ("%s: timed out %s (timeout = %gs bounds the whole call)%s")
-        :format(url.origin, limits.stage or "", limits.timeout, limits.note or ""))
+      return failure("timeout", ("%s: timed out %s%s%s")
+        :format(url.origin, limits.stage, whole(limits), limits.note or ""))
     end
     ngx.thread.kill(watchdog)
   end
