@@ -132,7 +132,8 @@ describe("dts.curl against hostile servers", function()
         _, err = dts.new{ user_agent = bad, region_id = "cn-hangzhou", access_key_id = "LTAIx",
           access_key_secret = SECRET }
         assert.equal("invalid_argument", err.kind)
-        assert.matches("user_agent", err.message)
+        assert.equal("user_agent", err.param)
+        assert.matches("^user_agent: control character", err.message)
       end
       assert.equal(before, h.hits().ok or 0)
       assert.equal(200, assert(raw():request{ url = h.case_url("ok"), headers = { ["X-Tab"] = "a\tb" } }).status)
