@@ -10,7 +10,10 @@
 #define DEFAULT_USER_AGENT "lua-dts/" DTS_VERSION
 #define UNSAFE_NOTE " (TLS verification is disabled for this host: unsafe)"
 
-enum { ABORT_NONE, ABORT_BODY_SIZE, ABORT_HEADER_SIZE, ABORT_NO_MEMORY };
+enum {
+	ABORT_NONE, ABORT_BODY_SIZE, ABORT_HEADER_SIZE, ABORT_NO_MEMORY,
+	ABORT_VERSION, ABORT_INTERIM
+};
 
 /*
  * The one process-wide static: curl_global_init must run once before any
@@ -76,6 +79,9 @@ void dts_http_clear(struct dts_http_client *c)
 	memset(&c->head, 0, sizeof c->head);
 	c->status = 0;
 	c->abort_reason = ABORT_NONE;
+	c->sent = 0;
+	c->encoded = 0;
+	c->interim = 0;
 }
 
 void dts_http_close(struct dts_http_client *c)
@@ -96,6 +102,19 @@ void dts_http_close(struct dts_http_client *c)
 		free(*strings[i]);
 		*strings[i] = NULL;
 	}
+}
+
+const char *dts_http_control_char(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return s + i;
+	}
+	return NULL;
 }
 
 int dts_http_add_header(struct dts_http_client *c, const char *name,
@@ -178,9 +197,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	char *out;
 
 	/* A new response starts (after 100 Continue, a proxy's CONNECT):
-	 * only the final one's headers are kept. */
+	 * only the final one's headers are kept.  Requests go out as
+	 * HTTP/1.1 only (see setup_client), so any other version in a status
+	 * line is a server that does not speak the protocol it was asked in
+	 * (libcurl would take "HTTP/2 200" on an HTTP/1.1 connection). */
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		if (len < 9 || (memcmp(p, "HTTP/1.1 ", 9) != 0 &&
+				memcmp(p, "HTTP/1.0 ", 9) != 0)) {
+			c->abort_reason = ABORT_VERSION;
+			return 0;
+		}
+		if (len > 9 && p[9] == '1' &&
+		    ++c->interim > DTS_HTTP_MAX_INTERIM) {
+			c->abort_reason = ABORT_INTERIM;
+			return 0;
+		}
 		c->head.len = 0;
+		c->encoded = 0;
 		return len;
 	}
 	colon = memchr(p, ':', len);
@@ -193,6 +226,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		end--;
 	name_len = (size_t)(colon - p);
 	value_len = (size_t)(end - value);
+	if (name_len == 16 && strncasecmp(p, "content-encoding", 16) == 0 &&
+	    !(value_len == 8 && strncasecmp(value, "identity", 8) == 0) &&
+	    value_len > 0)
+		c->encoded = 1;
 	if (name_len + value_len + 2 > DTS_HTTP_MAX_HEADER_BYTES - c->head.len) {
 		c->abort_reason = ABORT_HEADER_SIZE;
 		return 0;
@@ -212,36 +249,196 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static enum dts_http_kind kind_of(CURLcode rc)
+/* The request is about to go out: from here on, a failure may come after
+ * the server got it. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip,
+		     int primary_port, int local_port)
 {
-	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		return DTS_HTTP_TIMEOUT;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_SHUTDOWN_FAILED:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CLIENTCERT:
-	case CURLE_USE_SSL_FAILED:
-		return DTS_HTTP_TLS;
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_BAD_FUNCTION_ARGUMENT:
-		return DTS_HTTP_INVALID_ARGUMENT;
-	case CURLE_FILESIZE_EXCEEDED:
-		return DTS_HTTP_PROTOCOL;
-	default:
+	struct dts_http_client *c = ud;
+
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	c->sent = 1;
+	return CURL_PREREQFUNC_OK;
+}
+
+/*
+ * Every CURLcode, deliberately: the kind of a failure before the request
+ * went out (nothing was sent: on_prereq never ran) and after.  The kinds
+ * mean: invalid_argument, bad input, nothing sent (exit 2); network, no
+ * usable answer and a resend is harmless (the ClientToken makes a replay
+ * idempotent), retried; timeout, the same for time; tls, the secure
+ * channel failed, not retried; protocol, the server answered something
+ * that is not a usable HTTP/1.x answer, not retried (exit 4 for all four).
+ * Codes that HTTP(S) transfers never return (FTP, SMTP, TFTP, SSH, LDAP,
+ * RTSP, obsolete) are network: if one ever comes, nothing usable came back.
+ * A code missing here (a libcurl newer than this table) is network too.
+ * dts_http_perform refines a few by what the callbacks saw.
+ */
+struct code_kind {
+	unsigned char before, after;
+};
+
+#define K(before, after) { DTS_HTTP_##before, DTS_HTTP_##after }
+#define UNUSED K(NETWORK, NETWORK)
+
+static const struct code_kind code_kinds[] = {
+	/* A scheme this libcurl does not speak (http and https are checked
+	 * before, so a proxy's) / HTTP/0.9, bytes that are not HTTP, an
+	 * unknown HTTP version in the status line. */
+	[CURLE_UNSUPPORTED_PROTOCOL] = K(INVALID_ARGUMENT, PROTOCOL),
+	/* libcurl could not set itself up. */
+	[CURLE_FAILED_INIT] = K(NETWORK, NETWORK),
+	/* The URL (parsed before too) or the proxy URL / a Location, never
+	 * followed. */
+	[CURLE_URL_MALFORMAT] = K(INVALID_ARGUMENT, PROTOCOL),
+	/* An option or protocol this libcurl was built without. */
+	[CURLE_NOT_BUILT_IN] = K(INVALID_ARGUMENT, INVALID_ARGUMENT),
+	[CURLE_COULDNT_RESOLVE_PROXY] = K(NETWORK, NETWORK),
+	[CURLE_COULDNT_RESOLVE_HOST] = K(NETWORK, NETWORK),
+	[CURLE_COULDNT_CONNECT] = K(NETWORK, NETWORK),
+	/* A proxy's or the server's answer libcurl cannot parse. */
+	[CURLE_WEIRD_SERVER_REPLY] = K(PROTOCOL, PROTOCOL),
+	[CURLE_REMOTE_ACCESS_DENIED] = UNUSED,
+	[CURLE_FTP_ACCEPT_FAILED] = UNUSED,
+	[CURLE_FTP_WEIRD_PASS_REPLY] = UNUSED,
+	[CURLE_FTP_ACCEPT_TIMEOUT] = UNUSED,
+	[CURLE_FTP_WEIRD_PASV_REPLY] = UNUSED,
+	[CURLE_FTP_WEIRD_227_FORMAT] = UNUSED,
+	[CURLE_FTP_CANT_GET_HOST] = UNUSED,
+	/* HTTP/2 framing (requests go out as HTTP/1.1 only). */
+	[CURLE_HTTP2] = K(PROTOCOL, PROTOCOL),
+	[CURLE_FTP_COULDNT_SET_TYPE] = UNUSED,
+	/* The connection closed before the whole answer came. */
+	[CURLE_PARTIAL_FILE] = K(NETWORK, NETWORK),
+	[CURLE_FTP_COULDNT_RETR_FILE] = UNUSED,
+	[CURLE_OBSOLETE20] = UNUSED,
+	[CURLE_QUOTE_ERROR] = UNUSED,
+	/* Only with CURLOPT_FAILONERROR, never set: a 4xx/5xx is an answer. */
+	[CURLE_HTTP_RETURNED_ERROR] = K(PROTOCOL, PROTOCOL),
+	/* A callback refused the answer (abort_reason says why). */
+	[CURLE_WRITE_ERROR] = K(PROTOCOL, PROTOCOL),
+	[CURLE_OBSOLETE24] = UNUSED,
+	/* Sending the request body failed. */
+	[CURLE_UPLOAD_FAILED] = K(NETWORK, NETWORK),
+	[CURLE_READ_ERROR] = K(NETWORK, NETWORK),
+	/* Before: memory ran out.  After: also what libcurl 7.x says of a
+	 * header line over its 100 KiB limit (CURLE_TOO_LARGE since 8.6). */
+	[CURLE_OUT_OF_MEMORY] = K(NETWORK, PROTOCOL),
+	[CURLE_OPERATION_TIMEDOUT] = K(TIMEOUT, TIMEOUT),
+	[CURLE_OBSOLETE29] = UNUSED,
+	[CURLE_FTP_PORT_FAILED] = UNUSED,
+	[CURLE_FTP_COULDNT_USE_REST] = UNUSED,
+	[CURLE_OBSOLETE32] = UNUSED,
+	/* Only with a Range request, never made. */
+	[CURLE_RANGE_ERROR] = K(PROTOCOL, PROTOCOL),
+	[CURLE_HTTP_POST_ERROR] = K(NETWORK, NETWORK),
+	[CURLE_SSL_CONNECT_ERROR] = K(TLS, TLS),
+	[CURLE_BAD_DOWNLOAD_RESUME] = UNUSED,
+	[CURLE_FILE_COULDNT_READ_FILE] = UNUSED,
+	[CURLE_LDAP_CANNOT_BIND] = UNUSED,
+	[CURLE_LDAP_SEARCH_FAILED] = UNUSED,
+	[CURLE_OBSOLETE40] = UNUSED,
+	[CURLE_FUNCTION_NOT_FOUND] = UNUSED,
+	/* A callback said stop (abort_reason says why). */
+	[CURLE_ABORTED_BY_CALLBACK] = K(NETWORK, PROTOCOL),
+	/* An option value libcurl refuses. */
+	[CURLE_BAD_FUNCTION_ARGUMENT] = K(INVALID_ARGUMENT, INVALID_ARGUMENT),
+	[CURLE_OBSOLETE44] = UNUSED,
+	[CURLE_INTERFACE_FAILED] = K(NETWORK, NETWORK),
+	[CURLE_OBSOLETE46] = UNUSED,
+	/* Redirects are never followed. */
+	[CURLE_TOO_MANY_REDIRECTS] = K(PROTOCOL, PROTOCOL),
+	/* An option this libcurl does not know, or a malformed one. */
+	[CURLE_UNKNOWN_OPTION] = K(INVALID_ARGUMENT, INVALID_ARGUMENT),
+	[CURLE_SETOPT_OPTION_SYNTAX] = K(INVALID_ARGUMENT, INVALID_ARGUMENT),
+	[CURLE_OBSOLETE50] = UNUSED,
+	[CURLE_OBSOLETE51] = UNUSED,
+	/* The server closed without a byte of an answer ("Empty reply"). */
+	[CURLE_GOT_NOTHING] = K(NETWORK, NETWORK),
+	[CURLE_SSL_ENGINE_NOTFOUND] = K(TLS, TLS),
+	[CURLE_SSL_ENGINE_SETFAILED] = K(TLS, TLS),
+	[CURLE_SEND_ERROR] = K(NETWORK, NETWORK),
+	/* A reset connection; a malformed chunked body is refined to
+	 * protocol. */
+	[CURLE_RECV_ERROR] = K(NETWORK, NETWORK),
+	[CURLE_OBSOLETE57] = UNUSED,
+	/* The client certificate or key. */
+	[CURLE_SSL_CERTPROBLEM] = K(TLS, TLS),
+	[CURLE_SSL_CIPHER] = K(TLS, TLS),
+	[CURLE_PEER_FAILED_VERIFICATION] = K(TLS, TLS),
+	/* Only when decoding, never asked for (see on_header). */
+	[CURLE_BAD_CONTENT_ENCODING] = K(PROTOCOL, PROTOCOL),
+	[CURLE_OBSOLETE62] = UNUSED,
+	/* A Content-Length over max_response_size. */
+	[CURLE_FILESIZE_EXCEEDED] = K(PROTOCOL, PROTOCOL),
+	[CURLE_USE_SSL_FAILED] = K(TLS, TLS),
+	/* The request had to be sent again and could not be. */
+	[CURLE_SEND_FAIL_REWIND] = K(NETWORK, NETWORK),
+	[CURLE_SSL_ENGINE_INITFAILED] = K(TLS, TLS),
+	[CURLE_LOGIN_DENIED] = UNUSED,
+	[CURLE_TFTP_NOTFOUND] = UNUSED,
+	[CURLE_TFTP_PERM] = UNUSED,
+	[CURLE_REMOTE_DISK_FULL] = UNUSED,
+	[CURLE_TFTP_ILLEGAL] = UNUSED,
+	[CURLE_TFTP_UNKNOWNID] = UNUSED,
+	[CURLE_REMOTE_FILE_EXISTS] = UNUSED,
+	[CURLE_TFTP_NOSUCHUSER] = UNUSED,
+	[CURLE_OBSOLETE75] = UNUSED,
+	[CURLE_OBSOLETE76] = UNUSED,
+	/* ca_file / ca_path cannot be read. */
+	[CURLE_SSL_CACERT_BADFILE] = K(TLS, TLS),
+	[CURLE_REMOTE_FILE_NOT_FOUND] = UNUSED,
+	[CURLE_SSH] = UNUSED,
+	[CURLE_SSL_SHUTDOWN_FAILED] = K(TLS, TLS),
+	[CURLE_AGAIN] = K(NETWORK, NETWORK),
+	[CURLE_SSL_CRL_BADFILE] = K(TLS, TLS),
+	[CURLE_SSL_ISSUER_ERROR] = K(TLS, TLS),
+	[CURLE_FTP_PRET_FAILED] = UNUSED,
+	[CURLE_RTSP_CSEQ_ERROR] = UNUSED,
+	[CURLE_RTSP_SESSION_ERROR] = UNUSED,
+	[CURLE_FTP_BAD_FILE_LIST] = UNUSED,
+	[CURLE_CHUNK_FAILED] = UNUSED,
+	[CURLE_NO_CONNECTION_AVAILABLE] = K(NETWORK, NETWORK),
+	[CURLE_SSL_PINNEDPUBKEYNOTMATCH] = K(TLS, TLS),
+	[CURLE_SSL_INVALIDCERTSTATUS] = K(TLS, TLS),
+	[CURLE_HTTP2_STREAM] = K(PROTOCOL, PROTOCOL),
+	/* A libcurl call from inside a callback: none is made. */
+	[CURLE_RECURSIVE_API_CALL] = K(NETWORK, NETWORK),
+	/* Proxy authentication. */
+	[CURLE_AUTH_ERROR] = K(NETWORK, NETWORK),
+	[CURLE_HTTP3] = K(PROTOCOL, PROTOCOL),
+	[CURLE_QUIC_CONNECT_ERROR] = K(NETWORK, NETWORK),
+	/* The proxy refused or broke the tunnel. */
+	[CURLE_PROXY] = K(NETWORK, NETWORK),
+	/* The server wants a client certificate. */
+	[CURLE_SSL_CLIENTCERT] = K(TLS, TLS),
+	[CURLE_UNRECOVERABLE_POLL] = K(NETWORK, NETWORK),
+#if LIBCURL_VERSION_NUM >= 0x080600
+	/* A header line, the header block or another answer part over
+	 * libcurl's own limits. */
+	[CURLE_TOO_LARGE] = K(PROTOCOL, PROTOCOL),
+#endif
+#if LIBCURL_VERSION_NUM >= 0x080800
+	[CURLE_ECH_REQUIRED] = K(TLS, TLS),
+#endif
+};
+
+#undef UNUSED
+#undef K
+
+static enum dts_http_kind kind_of(CURLcode rc, int sent)
+{
+	const struct code_kind *k;
+
+	if ((size_t)rc >= sizeof code_kinds / sizeof *code_kinds)
 		return DTS_HTTP_NETWORK;
-	}
+	k = &code_kinds[rc];
+	if (k->before == DTS_HTTP_OK)
+		return DTS_HTTP_NETWORK;
+	return (enum dts_http_kind)(sent ? k->after : k->before);
 }
 
 /* insecure_host is a bare name or address: "[::1]" in a URL is "::1". */
@@ -337,6 +534,12 @@ static CURLcode setup_client(struct dts_http_client *c)
 	SET(CURLOPT_PROTOCOLS_STR, protocols);
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	/* HTTP/1.1 only, as the cosocket transport: one request at a time on
+	 * a kept-alive connection gains nothing from HTTP/2, and both
+	 * transports then judge a server's answer by the same framing. */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(CURLOPT_PREREQFUNCTION, on_prereq);
+	SET(CURLOPT_PREREQDATA, c);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (cfg->ca_file)
 		SET(CURLOPT_CAINFO, cfg->ca_file);
@@ -398,12 +601,79 @@ static CURLcode setup(struct dts_http_client *c,
 	return rc;
 }
 
+/* The value of a kept answer header (lower-case name), or "". */
+static const char *head_value(const struct dts_http_client *c,
+			      const char *name)
+{
+	const char *p = c->head.data, *end, *value;
+
+	if (c->head.len == 0)
+		return "";
+	for (end = p + c->head.len; p < end; p = value + strlen(value) + 1) {
+		value = p + strlen(p) + 1;
+		if (strcmp(p, name) == 0)
+			return value;
+	}
+	return "";
+}
+
+/* The reason of a failed transfer, and its kind refined by what the
+ * callbacks saw and by libcurl's message where the code alone is
+ * ambiguous. */
+static const char *refine(struct dts_http_client *c, CURLcode rc,
+			  enum dts_http_kind *kind, char *buf, size_t size)
+{
+	if (c->abort_reason == ABORT_BODY_SIZE ||
+	    rc == CURLE_FILESIZE_EXCEEDED) {
+		*kind = DTS_HTTP_PROTOCOL;
+		snprintf(buf, size,
+			 "answer larger than max_response_size (%zu bytes)",
+			 c->cfg.max_response_size);
+		return buf;
+	}
+	if (c->abort_reason == ABORT_HEADER_SIZE) {
+		*kind = DTS_HTTP_PROTOCOL;
+		return "answer headers too large";
+	}
+	if (c->abort_reason == ABORT_VERSION) {
+		*kind = DTS_HTTP_PROTOCOL;
+		return "the answer is not HTTP/1.x (its status line names "
+		       "another version)";
+	}
+	if (c->abort_reason == ABORT_INTERIM) {
+		*kind = DTS_HTTP_PROTOCOL;
+		snprintf(buf, size, "the server sent more than %d interim "
+			 "(1xx) answers", DTS_HTTP_MAX_INTERIM);
+		return buf;
+	}
+	if (c->abort_reason == ABORT_NO_MEMORY) {
+		*kind = DTS_HTTP_NETWORK;
+		return "not enough memory for the answer";
+	}
+	if (rc == CURLE_OUT_OF_MEMORY && c->sent)
+		return "answer headers too large (a line over libcurl's "
+		       "limit), or out of memory";
+	/* libcurl's "Unsupported proxy scheme/syntax in '<proxy URL>'"
+	 * (COULDNT_CONNECT or COULDNT_RESOLVE_PROXY) is the proxy option's
+	 * fault, and its URL may hold a password: not shown. */
+	if (!c->sent && strncmp(c->errbuf, "Unsupported proxy", 17) == 0) {
+		*kind = DTS_HTTP_INVALID_ARGUMENT;
+		return "proxy: unsupported scheme or syntax (expected "
+		       "\"http://[user:password@]host:port\" or another "
+		       "scheme libcurl supports)";
+	}
+	/* libcurl 7.x/8.x: "... in chunked-encoding" (http_chunks.c). */
+	if (rc == CURLE_RECV_ERROR && strstr(c->errbuf, "chunked-encoding"))
+		*kind = DTS_HTTP_PROTOCOL;
+	return c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+}
+
 enum dts_http_kind dts_http_perform(struct dts_http_client *c,
 				    const struct dts_http_request *r,
 				    char *msg, size_t msglen)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL;
-	char size_reason[96];
+	char detail[160];
 	const char *reason;
 	enum dts_http_kind kind = DTS_HTTP_OK;
 	int insecure = 0;
@@ -444,22 +714,18 @@ enum dts_http_kind dts_http_perform(struct dts_http_client *c,
 		if (rc == CURLE_OK) {
 			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE,
 					  &c->status);
-			goto done;
-		}
-		kind = kind_of(rc);
-		reason = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-		if (c->abort_reason == ABORT_BODY_SIZE ||
-		    rc == CURLE_FILESIZE_EXCEEDED) {
+			if (!c->encoded || c->body.len == 0)
+				goto done;
+			/* No request sends Accept-Encoding: the body is not
+			 * what the service meant to say. */
 			kind = DTS_HTTP_PROTOCOL;
-			snprintf(size_reason, sizeof size_reason,
-				 "answer larger than max_response_size (%zu bytes)",
-				 c->cfg.max_response_size);
-			reason = size_reason;
-		} else if (c->abort_reason == ABORT_HEADER_SIZE) {
-			kind = DTS_HTTP_PROTOCOL;
-			reason = "answer headers too large";
-		} else if (c->abort_reason == ABORT_NO_MEMORY) {
-			reason = "not enough memory for the answer";
+			snprintf(detail, sizeof detail, "answer is compressed "
+				 "(Content-Encoding: %.40s), which no request "
+				 "asks for", head_value(c, "content-encoding"));
+			reason = detail;
+		} else {
+			kind = kind_of(rc, c->sent);
+			reason = refine(c, rc, &kind, detail, sizeof detail);
 		}
 	}
 	snprintf(msg, msglen, "%s://%s:%s: %s%s", scheme, host, port, reason,

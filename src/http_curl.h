@@ -19,6 +19,8 @@
 /* Response headers are capped apart from the body (curl's own 100 KiB cap
  * is per header line). */
 #define DTS_HTTP_MAX_HEADER_BYTES (256u << 10)
+/* Interim (1xx) answers before the real one: more is a server looping. */
+#define DTS_HTTP_MAX_INTERIM 10
 /* Timeouts go to libcurl in milliseconds, as a long. */
 #define DTS_HTTP_MAX_TIMEOUT_S 2147483.0
 
@@ -62,6 +64,9 @@ struct dts_http_client {
 	struct dts_http_buf head;	/* final response headers: "name\0value\0"... */
 	long status;
 	int abort_reason;
+	int sent;		/* the request began to go out (prereq ran) */
+	int encoded;		/* the answer has a Content-Encoding */
+	int interim;		/* 1xx answers so far */
 	int configured;		/* the options that never change are set */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -79,6 +84,9 @@ void dts_http_clear(struct dts_http_client *c);
 /* Add a request header; -1 when out of memory. */
 int dts_http_add_header(struct dts_http_client *c, const char *name,
 			size_t name_len, const char *value, size_t value_len);
+/* The first control character (C0 but horizontal tab, and DEL) of s, which
+ * would end a header line early or smuggle another in; NULL when none. */
+const char *dts_http_control_char(const char *s, size_t len);
 /* Send r; the answer is in c->status, c->head, c->body.  On failure the
  * kind is returned and msg holds "scheme://host:port: reason", never the
  * URL's path or query. */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,7 +83,24 @@ static const char *get_size(lua_State *L, int idx, size_t *size)
 	return NULL;
 }
 
-enum option_type { OPT_STRING, OPT_SECONDS, OPT_SIZE, OPT_BOOLEAN };
+/* "control character 0x0D is not allowed in a header value", left on the
+ * stack (the caller returns at once), or NULL when s has none. */
+static const char *control_reason(lua_State *L, const char *s, size_t len)
+{
+	const char *at = dts_http_control_char(s, len);
+	char buf[64];
+
+	if (at == NULL)
+		return NULL;
+	snprintf(buf, sizeof buf,
+		 "control character 0x%02X is not allowed in a header value",
+		 (unsigned)(unsigned char)*at);
+	lua_pushstring(L, buf);
+	return lua_tostring(L, -1);
+}
+
+/* OPT_HEADER: a string that goes into a request header. */
+enum option_type { OPT_STRING, OPT_HEADER, OPT_SECONDS, OPT_SIZE, OPT_BOOLEAN };
 
 static const struct option {
 	const char *name;
@@ -103,7 +121,7 @@ static const struct option {
 	OPT("no_proxy", OPT_STRING, no_proxy),
 	OPT("proxy", OPT_STRING, proxy),
 	OPT("timeout", OPT_SECONDS, timeout_ms),
-	OPT("user_agent", OPT_STRING, user_agent),
+	OPT("user_agent", OPT_HEADER, user_agent),
 #undef OPT
 	{ NULL, OPT_STRING, 0 }
 };
@@ -129,9 +147,16 @@ static const char *set_option(lua_State *L, struct dts_http_config *cfg,
 	field = (char *)cfg + o->offset;
 	switch (o->type) {
 	case OPT_STRING:
+	case OPT_HEADER:
 		if (lua_type(L, -1) != LUA_TSTRING)
 			return "expected a string";
 		s = lua_tolstring(L, -1, &len);
+		if (o->type == OPT_HEADER) {
+			const char *reason = control_reason(L, s, len);
+
+			if (reason != NULL)
+				return reason;
+		}
 		if (strlen(s) != len)
 			return "must not contain NUL bytes";
 		if (dts_http_set_string(field, s, len) != 0)
@@ -200,7 +225,7 @@ static int is_token(const char *s, size_t len)
 static const char *get_headers(lua_State *L, struct dts_http_client *c,
 			       int idx, const char **field)
 {
-	const char *name, *value;
+	const char *name, *value, *reason;
 	size_t name_len, value_len;
 
 	lua_pushnil(L);
@@ -217,9 +242,8 @@ static const char *get_headers(lua_State *L, struct dts_http_client *c,
 		/* A number becomes a string in its stack slot only: the key,
 		 * which lua_next needs, is untouched. */
 		value = lua_tolstring(L, -1, &value_len);
-		if (memchr(value, '\r', value_len) || memchr(value, '\n', value_len) ||
-		    memchr(value, '\0', value_len))
-			return "header values must not contain CR, LF or NUL";
+		if ((reason = control_reason(L, value, value_len)) != NULL)
+			return reason;
 		if (dts_http_add_header(c, name, name_len, value, value_len) != 0)
 			luaL_error(L, "not enough memory");
 		lua_pop(L, 1);

@@ -3,33 +3,32 @@
 -- real server does not send on demand.
 local http1 = require "dts.transport.http1"
 
--- A socket that serves `data` the way ngx.socket.tcp does: receive("*l")
--- strips CR LF, receive(n) waits for n bytes, receiveany(max) gives what is
--- there; at the end of data, nil, "closed" (or end_err) and the partial.
+-- A socket that serves `data` the way ngx.socket.tcp's receiveany(max)
+-- does (the only receive the reader uses), in small pieces; at the end of
+-- data, nil, "closed" (or end_err).
 local function fake(data, end_err)
   local pos = 1
   local s = {}
-  local function finish(partial)
-    pos = #data + 1
-    return nil, end_err or "closed", partial
-  end
-  function s.receive(_, what)
-    if what == "*l" then
-      local nl = data:find("\n", pos, true)
-      if not nl then return finish(data:sub(pos)) end
-      local line = data:sub(pos, nl - 1):gsub("\r", "")
-      pos = nl + 1
-      return line
-    end
-    if pos + what - 1 > #data then return finish(data:sub(pos)) end
-    local chunk = data:sub(pos, pos + what - 1)
-    pos = pos + what
-    return chunk
-  end
   function s.receiveany(_, max)
-    if pos > #data then return finish("") end
+    assert(type(max) == "number" and max >= 1 and max % 1 == 0, "receiveany(max) needs max >= 1")
+    if pos > #data then return nil, end_err or "closed" end
     local chunk = data:sub(pos, pos + math.min(max, 7) - 1) -- small pieces
     pos = pos + #chunk
+    return chunk
+  end
+  return s
+end
+
+-- A socket that sends prefix, then `piece` forever, counting what it gave.
+local function endless(prefix, piece)
+  local s = { given = 0 }
+  local pending = prefix
+  function s.receiveany(_, max)
+    if pending == "" then pending = piece end
+    local chunk = pending:sub(1, max)
+    pending = pending:sub(#chunk + 1)
+    s.given = s.given + #chunk
+    assert(s.given < 10 * 1024 * 1024, "read on and on")
     return chunk
   end
   return s
@@ -117,6 +116,23 @@ describe("dts.transport.http1", function()
     end)
   end)
 
+  describe("build_request and control characters", function()
+    local url = assert(http1.parse_url("https://localhost:8443/"))
+
+    it("refuses them in every header value and in user_agent, naming which; allows tab", function()
+      for _, v in ipairs{ "a\rb", "a\nb", "a\0b", "a\1b", "a\27b", "a\127b", "ua\r\nX-Injected: yes" } do
+        local bytes, err = http1.build_request({ headers = { ["X-A"] = v } }, url, {})
+        assert.is_nil(bytes)
+        assert.matches("^X%-A: control character 0x%x%x is not allowed", err)
+        bytes, err = http1.build_request({}, url, { user_agent = v })
+        assert.is_nil(bytes)
+        assert.matches("^user_agent: control character 0x%x%x is not allowed", err)
+      end
+      assert.matches("\r\nX%-A: a\tb\r\n", http1.build_request({ headers = { ["X-A"] = "a\tb" } }, url, {}))
+      assert.matches("\r\nUser%-Agent: ua/\128\255\r\n", http1.build_request({}, url, { user_agent = "ua/\128\255" }))
+    end)
+  end)
+
   describe("read_response", function()
     it("reads a Content-Length answer and allows keep-alive", function()
       local res, keep = read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n"
@@ -198,6 +214,55 @@ describe("dts.transport.http1", function()
 
     it("fails with protocol on huge headers", function()
       fails("protocol", "HTTP/1.1 200 OK\r\nX: " .. string.rep("a", 70000) .. "\r\n\r\n")
+    end)
+
+    it("caps what it reads while reading: lines that never end, endless answers", function()
+      local big = string.rep("a", 65536)
+      for _, case in ipairs{
+        { "HTTP/1.1 200 ", big, 8 * 1024, "status line" },
+        { "HTTP/1.1 200 OK\r\nX-Endless: ", big, 64 * 1024, "headers" },
+        { "HTTP/1.1 200 OK\r\n", "X-Many: 1\r\n", 64 * 1024, "headers" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", string.rep("0", 65536),
+          8 * 1024, "chunk size" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n ", big, 8 * 1024, "chunk longer" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", big, 64 * 1024, "headers" },
+        { "HTTP/1.1 200 OK\r\n\r\n", big, 100000, "max_response_size" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "10000\r\n" .. big .. "\r\n",
+          100000 + 65536, "max_response_size" },
+        { "", "HTTP/1.1 100 Continue\r\n\r\n", 1024, "interim" },
+      } do
+        local sock = endless(case[1], case[2])
+        local res, kind, message = http1.read_response(sock, "GET", 100000)
+        assert.is_nil(res, case[4])
+        assert.equal("protocol", kind, case[4])
+        assert.matches(case[4], message, 1, true)
+        assert(sock.given <= #case[1] + case[3] + 16 * 1024,
+          ("%s: read %d bytes"):format(case[4], sock.given))
+      end
+    end)
+
+    it("tells bytes that are not HTTP/1.x at once, without waiting for a line end", function()
+      for _, data in ipairs{ '{"RequestId":"x"}', "\0\1\2", "HTTP/2 200\r\n\r\n", "HTTX" } do
+        local res, kind, message = read(data, "GET", 1000, "timeout")
+        assert.is_nil(res)
+        assert.equal("protocol", kind, data)
+        assert.matches("HTTP", message)
+      end
+      assert.matches("HTTP/2 on an HTTP/1.1 connection",
+        (select(3, read("HTTP/2 200\r\ncontent-length: 0\r\n\r\n"))))
+    end)
+
+    it("refuses a compressed answer (no request asks for one)", function()
+      local message = fails("protocol", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc")
+      assert.matches("Content-Encoding: gzip", message, 1, true)
+      assert.equal("abc", read("HTTP/1.1 200 OK\r\nContent-Encoding: identity\r\nContent-Length: 3\r\n\r\nabc").body)
+      assert.equal("", read("HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n").body)
+    end)
+
+    it("does not keep alive a connection that sent more than one answer", function()
+      local res, keep = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n")
+      assert.equal("ok", res.body)
+      assert.is_false(keep)
     end)
 
     it("fails with network on a closed connection, telling whether bytes came", function()

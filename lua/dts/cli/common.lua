@@ -18,6 +18,7 @@ local EXIT_OF = {
   invalid_argument = 2, credentials = 3, api = 3,
   network = 4, timeout = 4, tls = 4, protocol = 4,
 }
+common.EXIT_OF = EXIT_OF
 
 common.EPILOG = "Exit status: 0 done, 2 bad input (nothing sent), 3 the service refused "
   .. "(API or credentials error), 4 no usable answer (network, timeout, TLS, broken answer). "

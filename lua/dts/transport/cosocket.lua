@@ -24,8 +24,13 @@
 --   again on another connection (at most twice).
 --   (Nor from lua_ssl_trusted_certificate, which Lua cannot read: locations
 --   that set different ones share connections to the same endpoint.)
--- * timeout bounds the whole call (connect, proxy, handshake, send, read);
---   connect_timeout the connect alone.
+-- * timeout bounds the whole call (connect, proxy, handshake, send, read,
+--   the resends of a stale keep-alive connection), whatever the server does:
+--   every operation waits at most what is left, and a watchdog light thread
+--   ends the exchange at the deadline.  connect_timeout bounds the connect
+--   alone.  What a server sends is capped while it is read (status line,
+--   header lines and block, chunk size lines, interim answers, the body:
+--   see transport/http1.lua), so no answer grows the worker's memory.
 -- * proxy = "http://[user:password@]host:port": HTTPS goes through a
 --   CONNECT tunnel, plain http in absolute form; no_proxy lists host names
 --   (and their subdomains) that go direct.  Only the options count here:
@@ -137,6 +142,10 @@ function transport.new(opts)
   if opts.max_response_size and opts.max_response_size % 1 ~= 0 then
     return nil, invalid("max_response_size: expected a whole number of bytes", { param = "max_response_size" })
   end
+  if type(opts.user_agent) == "string" and http1.control_char(opts.user_agent) then
+    return nil, invalid(("user_agent: control character %s is not allowed in a header value")
+      :format(http1.control_char(opts.user_agent)), { param = "user_agent" })
+  end
   if (opts.client_cert == nil) ~= (opts.client_key == nil) then
     return nil, invalid("client_cert: client_cert and client_key go together", { param = "client_cert" })
   end
@@ -191,12 +200,13 @@ local function throttle_key(host)
   return "lua-dts:throttled-until:" .. host
 end
 
--- The shared back-off: wait until a throttling recorded by any worker is over.
-local function wait_throttle(self, host)
+-- The shared back-off: wait until a throttling recorded by any worker is
+-- over, or the call's deadline.
+local function wait_throttle(self, host, deadline)
   if not self.dict then return end
   local until_time = self.dict:get(throttle_key(host))
   if type(until_time) == "number" then
-    local wait = until_time - now()
+    local wait = math.min(until_time, deadline) - now()
     if wait > 0 then ngx.sleep(wait) end
   end
 end
@@ -312,6 +322,11 @@ local function tls_failure(self, url, verify, err)
   return failure("tls", message)
 end
 
+-- Said of every timeout: what the limit was.
+local function whole(limits)
+  return (" (timeout = %gs bounds the whole call)"):format(limits.timeout)
+end
+
 -- One request on one connection (kept-alive or new).
 local function exchange(self, url, bytes, limits)
   local verify = url.scheme == "https" and url.host ~= self.insecure_host
@@ -320,22 +335,22 @@ local function exchange(self, url, bytes, limits)
   local proxy = self.proxy and not bypass(self.no_proxy, url.host) and self.proxy or nil
   -- Said at the end of every error of this exchange.
   local note = (proxy and (" (through the proxy " .. proxy.id .. ")") or "") .. unsafe
-  local deadline = now() + limits.timeout
+  local deadline = limits.deadline
   local sock = ngx.socket.tcp()
-
-  local function left()
-    return deadline - now()
-  end
+  -- For the watchdog (bounded): what to close, and what to say.
+  limits.sock, limits.note, limits.stage = sock, note, "connecting"
 
   -- Before every read and write: the time still left for the whole call.
   local function tick()
-    local rest = left()
+    local rest = deadline - now()
     if rest <= 0 then return false, "timeout" end
     sock:settimeouts(ms(math.min(limits.connect_timeout, rest)), ms(rest), ms(rest))
     return true
   end
 
-  tick()
+  if not tick() then
+    return failure("timeout", url.origin .. ": timed out before connecting" .. whole(limits) .. note)
+  end
   local address, port = self.connect_address or url.host, url.port
   if proxy then address, port = proxy.host, proxy.port end
   local ok, err = sock:connect(address, port, { pool = pool_name(self, url, verify, proxy) })
@@ -352,6 +367,7 @@ local function exchange(self, url, bytes, limits)
 
   local function fail(kind, message, got_bytes)
     sock:close()
+    if kind == "timeout" then message = message .. whole(limits) end
     return failure(kind, url.origin .. ": " .. message .. note,
       reused and not got_bytes and kind == "network")
   end
@@ -365,7 +381,8 @@ local function exchange(self, url, bytes, limits)
         lines[#lines + 1] = "Proxy-Authorization: " .. proxy.authorization
       end
       lines[#lines + 1] = "\r\n"
-      if not tick() then return fail("timeout", "timed out") end
+      limits.stage = "opening the tunnel through the proxy"
+      if not tick() then return fail("timeout", "timed out opening the tunnel through the proxy") end
       local _, serr = sock:send(table.concat(lines, "\r\n"))
       if serr then return fail(serr == "timeout" and "timeout" or "network", "proxy " .. proxy.id .. ": " .. serr) end
       local res, kind, message = http1.read_response(sock, "CONNECT", 65536, tick)
@@ -381,6 +398,7 @@ local function exchange(self, url, bytes, limits)
         local set, serr = sock:setclientcert(self.cert_cdata, self.key_cdata)
         if not set then return fail("tls", "client certificate: " .. tostring(serr)) end
       end
+      limits.stage = "during the TLS handshake"
       if not tick() then return fail("timeout", "timed out during the TLS handshake") end
       local done, herr = sock:sslhandshake(false, url.host, verify)
       -- lua-nginx-module 0.10.23 may report success for a handshake that
@@ -394,7 +412,7 @@ local function exchange(self, url, bytes, limits)
       if not done then
         sock:close()
         if herr == "timeout" then
-          return failure("timeout", url.origin .. ": timed out during the TLS handshake" .. note)
+          return failure("timeout", url.origin .. ": timed out during the TLS handshake" .. whole(limits) .. note)
         end
         local _, e = tls_failure(self, url, verify, herr)
         e.message = e.message .. note
@@ -403,12 +421,14 @@ local function exchange(self, url, bytes, limits)
     end
   end
 
+  limits.stage = "sending the request"
   if not tick() then return fail("timeout", "timed out before sending") end
   local _, serr = sock:send(bytes)
   if serr then
     if serr == "timeout" then return fail("timeout", "timed out sending the request") end
     return fail("network", "sending the request: " .. serr)
   end
+  limits.stage = "waiting for the answer"
   local res, kind, message, got_bytes = http1.read_response(sock, limits.method,
     self.max_response_size, tick)
   if not res then
@@ -423,6 +443,43 @@ local function exchange(self, url, bytes, limits)
     sock:close()
   end
   return res
+end
+
+local WATCHDOG = {}
+
+local function watch(seconds)
+  ngx.sleep(seconds)
+  return WATCHDOG
+end
+
+-- One exchange in a light thread, ended at the deadline by a watchdog
+-- thread.  nginx's socket timeouts bound one operation each, and a read's
+-- timer restarts with every event: a TLS record passed on one byte at a
+-- time (spec/08-hostile's tls_trickle) held a 0.3 s call for 13 s.  Only
+-- killing the thread, which closes its socket, bounds the call whatever
+-- the server does.
+local function bounded(self, url, bytes, limits)
+  local rest = limits.deadline - now()
+  if rest <= 0 then
+    return failure("timeout", url.origin .. ": timed out before connecting" .. whole(limits))
+  end
+  local worker = ngx.thread.spawn(exchange, self, url, bytes, limits)
+  local ok, res, err, stale
+  if coroutine.status(worker) == "dead" then -- done without waiting on I/O
+    ok, res, err, stale = ngx.thread.wait(worker)
+  else
+    local watchdog = ngx.thread.spawn(watch, rest)
+    ok, res, err, stale = ngx.thread.wait(worker, watchdog)
+    if ok and res == WATCHDOG then
+      ngx.thread.kill(worker)
+      if limits.sock then limits.sock:close() end
+      return failure("timeout", ("%s: timed out %s%s%s")
+        :format(url.origin, limits.stage, whole(limits), limits.note or ""))
+    end
+    ngx.thread.kill(watchdog)
+  end
+  if not ok then error(res, 0) end -- a bug in exchange: as if called directly
+  return res, err, stale
 end
 
 -- transport:request{ method, url, headers, body, connect_timeout, timeout }
@@ -458,16 +515,19 @@ function transport:request(req)
   if not bytes then
     return nil, invalid(berr, { param = berr:match("^([^:]+):") })
   end
+  local timeout = req.timeout or self.timeout
   local limits = {
     method = (req.method or "GET"):upper(),
     connect_timeout = req.connect_timeout or self.connect_timeout,
-    timeout = req.timeout or self.timeout,
+    timeout = timeout,
+    -- One deadline for everything below, the resends included.
+    deadline = now() + timeout,
   }
   last_host[thread_key()] = url.host
-  wait_throttle(self, url.host)
+  wait_throttle(self, url.host, limits.deadline)
   local res, err, stale
   for _ = 0, STALE_RETRIES do
-    res, err, stale = exchange(self, url, bytes, limits)
+    res, err, stale = bounded(self, url, bytes, limits)
     if res or not stale then break end
   end
   if not res then return nil, err end

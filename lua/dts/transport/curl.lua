@@ -21,7 +21,11 @@ function transport.new(opts)
     connect_to = opts.connect_address,
   }
   if not c then
-    return nil, errors.new("invalid_argument", { message = err.message })
+    -- "user_agent: ..." names the option (connect_to is dts.new's
+    -- connect_address).
+    local param = err.message:match("^([%w_]+):")
+    return nil, errors.new("invalid_argument", { message = err.message,
+      param = param == "connect_to" and "connect_address" or param })
   end
   return setmetatable({ client = c, name = "curl" }, transport)
 end
