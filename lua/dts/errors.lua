@@ -174,7 +174,8 @@ local compiled, ncompiled = {}, 0
 local function compile(secret)
   local r = compiled[secret]
   if r then return r end
-  r = { bytes = { byte(secret, 1, -1) }, anchor = "", at = 1, plain = {} }
+  r = { bytes = {}, anchor = "", at = 1, plain = {} }
+  for i = 1, #secret do r.bytes[i] = byte(secret, i) end
   -- The anchor: the run of letters and digits with the rarest start (at
   -- least 6 long, if there is such a run), from that start to its end.
   local best = math.huge
