@@ -204,6 +204,11 @@ local function secrets_of(creds)
   return { creds.access_key_secret, creds.security_token }
 end
 
+-- The secrets each client last signed with, for errors raised before a
+-- call has credentials (a parameter can echo anything).  Aside, not in the
+-- client table, so printing a client shows none.
+local last_secrets = setmetatable({}, { __mode = "k" })
+
 -- What dry_run shows: the exact request, with every secret redacted.
 local function redacted(self, signed, creds)
   local secrets = secrets_of(creds)
@@ -244,6 +249,7 @@ local function send(self, req)
   local valid, cerr = credentials.validate(creds)
   if not valid then return nil, cerr end
   req.secrets = secrets_of(creds) -- what client:call redacts from errors
+  last_secrets[self] = req.secrets
   local signed, err = sign(self, req, creds)
   if not signed then return nil, err end
   if req.opts.dry_run then return redacted(self, signed, creds), nil, true end
@@ -330,13 +336,13 @@ function client:call(action, params, opts)
   opts, params = call_options(self, params, opts)
   if not opts then
     params.attempts = 0
-    return nil, params
+    return nil, errors.redact_fields(params, last_secrets[self])
   end
   local req
   req, err = prepare(self, def, params, opts)
   if not req then
     err.attempts = 0
-    return nil, err
+    return nil, errors.redact_fields(err, last_secrets[self])
   end
   local policy = self.retries
   local deadline = req.opts.wait_modifying and (os.time() + req.opts.wait_modifying)

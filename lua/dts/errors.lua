@@ -79,34 +79,67 @@ local function hex_at(s, i)
   return a and b and a * 16 + b
 end
 
--- Where the form of byte c that starts at s[i] ends (exclusive), or nil.
-local function one(s, i, c)
+-- Where the m-th form of byte c that can start at s[i] ends (exclusive), or
+-- nil when there is no m-th: "%XX", "%25XX" (encoded twice), the JSON
+-- escapes "\/", "\\", "\"" and "\u00XX", then the byte itself ("+" for a
+-- space in a form, and a "+" that a form decoder made a space).  A "%" or
+-- "\" of the secret may be itself or start an escape, so the matcher below
+-- tries each form in turn.
+local function nth(s, i, c, m)
   local b = byte(s, i)
-  -- "+" for a space in a form, and a "+" that a form decoder made a space
-  if b == c or (b == 43 and c == 32) or (b == 32 and c == 43) then return i + 1 end
-  if b == 37 then -- "%XX", or "%25XX" (encoded twice)
+  if b == 37 then
     local h = hex_at(s, i + 1)
-    if h == c then return i + 3 end
-    if h == 37 and hex_at(s, i + 3) == c then return i + 5 end
-  elseif b == 92 then -- JSON: "\/", "\\", "\"", "\u00XX"
-    local n = byte(s, i + 1)
-    if n == c and (c == 47 or c == 92 or c == 34) then return i + 2 end
-    if n == 117 and c < 128 and byte(s, i + 2) == 48 and byte(s, i + 3) == 48
-        and hex_at(s, i + 4) == c then
-      return i + 6
+    if h == c then
+      m = m - 1
+      if m == 0 then return i + 3 end
     end
+    if h == 37 and hex_at(s, i + 3) == c then
+      m = m - 1
+      if m == 0 then return i + 5 end
+    end
+  elseif b == 92 then
+    local n = byte(s, i + 1)
+    if n == c and (c == 47 or c == 92 or c == 34) then
+      m = m - 1
+      if m == 0 then return i + 2 end
+    elseif n == 117 and c < 128 and byte(s, i + 2) == 48 and byte(s, i + 3) == 48
+        and hex_at(s, i + 4) == c then
+      m = m - 1
+      if m == 0 then return i + 6 end
+    end
+  end
+  if m == 1 and (b == c or (b == 43 and c == 32) or (b == 32 and c == 43)) then
+    return i + 1
   end
   return nil
 end
 
+-- Scratch for match_at (nothing in it yields, so one set serves).
+local at, tried = {}, {}
+
 -- Where an occurrence of the secret (its bytes b) that starts at s[i] ends
--- (exclusive), or nil.
+-- (exclusive), or nil: a depth-first search over each byte's forms.  Where
+-- byte k failed from a position is remembered, so text made to branch at
+-- every "%" or "\\" of a secret costs at most bytes x positions steps.
 local function match_at(s, i, b)
-  for k = 1, #b do
-    i = one(s, i, b[k])
-    if not i then return nil end
+  local n, k, dead = #b, 1, nil
+  at[1], tried[1] = i, 0
+  while k > 0 do
+    if k > n then return at[k] end
+    tried[k] = tried[k] + 1
+    local e = nth(s, at[k], b[k], tried[k])
+    if e and not (dead and dead[e * (n + 1) + k + 1]) then
+      k = k + 1
+      at[k], tried[k] = e, 0
+    else
+      if not e and k > 1 then
+        dead = dead or {}
+        dead[at[k] * (n + 1) + k] = true
+      end
+      if not e then k = k - 1 end
+    end
   end
-  return i
+  return nil
 end
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -179,12 +212,12 @@ local function compile(secret)
   -- The anchor: the run of letters and digits with the rarest start (at
   -- least 6 long, if there is such a run), from that start to its end.
   local best = math.huge
-  for at, run in secret:gmatch("()(%w+)") do
+  for start, run in secret:gmatch("()(%w+)") do
     local keep = math.min(#run, 6)
     local off = rare_at(run, keep)
     local rank = (RANK[byte(run, off + 1)] or 1000) + (keep < 6 and 2000 or 0) - #run / 1e6
     if rank < best then
-      best, r.anchor, r.at = rank, sub(run, off + 1), at + off
+      best, r.anchor, r.at = rank, sub(run, off + 1), start + off
     end
   end
   local texts = {}
