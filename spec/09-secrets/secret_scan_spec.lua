@@ -117,7 +117,7 @@ describe("secret scan", function()
 
     it("timeout, tls, network (nothing listening), invalid_argument", function()
       leaky_mode("slow")
-      local c = client(leaky, { timeout = 1 })
+      local c = client(leaky, { timeout = 0.5 })
       local res, err = modify(c)
       assert.is_nil(res)
       assert.are.equal("timeout", err.kind)

@@ -7,7 +7,8 @@
 --
 -- An entry: time, request_id, action, method, scheme ("v1"/"v3"), verified,
 -- access_key_id, parameters, client_token, code ("OK" or the error code),
--- http_status, applied, replayed, fault, connection (nginx's serial).
+-- http_status, applied, replayed, fault, connection (nginx's serial), error
+-- (why a call was answered InternalError: its change could not be saved).
 
 local cjson = require "cjson.safe"
 local errors = require "dts.errors"
