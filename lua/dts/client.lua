@@ -37,12 +37,35 @@ local function option_names()
   return names
 end
 
+-- A plain copy of a caller's table, read raw: none of its metamethods
+-- (__index, __pairs, ...) runs, so no value passed in can raise here.
+local function raw_copy(t)
+  local c = {}
+  for k, v in next, t do c[k] = v end
+  return c
+end
+
+-- A key as an error names it; only strings are option names.
+local function key_name(k)
+  if type(k) == "string" then return k end
+  return "a " .. type(k) .. " key"
+end
+
+local function describe(v)
+  if type(v) ~= "string" then return type(v) end
+  return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v)
+end
+
+local function seconds(v)
+  return v >= 0 and v < math.huge -- false for NaN too
+end
+
 local function check_options(opts)
   for k, v in pairs(opts) do
     local want = OPTIONS[k]
     if not want then
       local hint = type(k) == "string" and suggest(k, option_names())
-      return nil, errors.invalid(tostring(k), "not an option of dts.new%s",
+      return nil, errors.invalid(key_name(k), "not an option of dts.new%s",
         hint and ("; did you mean " .. hint .. "?") or "")
     end
     if want ~= "any" and type(v) ~= want then
@@ -55,7 +78,26 @@ local function check_options(opts)
   if opts.signature and opts.signature ~= "v3" and opts.signature ~= "v1" then
     return nil, errors.invalid("signature", 'expected "v3" or "v1" (the RPC HMAC-SHA1 scheme the docs call V2)')
   end
+  if opts.wait_modifying and not seconds(opts.wait_modifying) then
+    return nil, errors.invalid("wait_modifying", "expected seconds >= 0, got %s",
+      tostring(opts.wait_modifying))
+  end
   return true
+end
+
+-- The region from the options or the environment (empty there: unset), or
+-- nil; an error when it is not a region id (schema.FORMATS.region_id).
+local function region_of(opts, getenv)
+  local region, name = opts.region_id, "region_id"
+  if region == nil then
+    region, name = getenv("ALIBABA_CLOUD_REGION_ID"), "ALIBABA_CLOUD_REGION_ID"
+    if region == "" then region = nil end
+  end
+  local format = schema.FORMATS.region_id
+  if region ~= nil and not (type(region) == "string" and region:find(format.pattern)) then
+    return nil, errors.invalid(name, "%s is not %s", describe(region), format.doc)
+  end
+  return true, region
 end
 
 local function check_endpoint(name, e)
@@ -81,21 +123,23 @@ end
 
 -- dts.new(opts) -> client | nil, err
 function client.new(opts, getenv)
-  opts = opts or {}
+  if opts == nil then opts = {} end
   getenv = getenv or os.getenv
   if type(opts) ~= "table" then
     return nil, errors.invalid(nil, "dts.new expects a table of options, got %s", type(opts))
   end
+  opts = raw_copy(opts)
   local ok, err = check_options(opts)
   if not ok then return nil, err end
+  local region
+  ok, region = region_of(opts, getenv)
+  if not ok then return nil, region end
   local provider
   provider, err = credentials.resolve(opts, getenv)
   if not provider then return nil, err end
   local transport
   transport, err = transports.choose(opts, transport_settings(opts))
   if not transport then return nil, err end
-  local region = opts.region_id or getenv("ALIBABA_CLOUD_REGION_ID")
-  if region == "" then region = nil end
   local host, name = opts.endpoint, "endpoint"
   if not host and (getenv("ALIBABA_CLOUD_ENDPOINT") or "") ~= "" then
     host, name = getenv("ALIBABA_CLOUD_ENDPOINT"), "ALIBABA_CLOUD_ENDPOINT"
@@ -136,6 +180,9 @@ local function prepare(self, def, params, opts)
     if p.where == "body" then body[name] = v else query[name] = v end
   end
   local host = self.endpoint or endpoint(values.RegionId)
+  if not host then -- validation checked RegionId, dts.new the client's region
+    return nil, errors.invalid("RegionId", "%s is not a region id", describe(values.RegionId))
+  end
   return { def = def, host = host, query = query, body = body, opts = opts or {}, sent = 0 }
 end
 
@@ -157,6 +204,11 @@ local function secrets_of(creds)
   return { creds.access_key_secret, creds.security_token }
 end
 
+-- The secrets each client last signed with, for errors raised before a
+-- call has credentials (a parameter can echo anything).  Aside, not in the
+-- client table, so printing a client shows none.
+local last_secrets = setmetatable({}, { __mode = "k" })
+
 -- What dry_run shows: the exact request, with every secret redacted.
 local function redacted(self, signed, creds)
   local secrets = secrets_of(creds)
@@ -176,17 +228,16 @@ local function redacted(self, signed, creds)
 end
 
 -- Make SignatureDoesNotMatch actionable; compare strings to sign only in debug.
-local function explain_signature(self, err, signed, creds, raw)
+local function explain_signature(self, err, signed, raw)
   err.message = "the service computed a different signature: the access key secret "
     .. "is most likely wrong (check for a changed or mistyped secret)"
   if self.debug and raw and raw.Message then
     local theirs = tostring(raw.Message):match("server string to sign is:(.*)$")
     if theirs then
+      -- Redacted with every other field, in client:call.
       local same = theirs == signed.string_to_sign
       err.message = err.message .. (same and "; the strings to sign match, so the secret differs"
-        or "; the strings to sign differ: client "
-          .. errors.redact(signed.string_to_sign, secrets_of(creds))
-          .. " server " .. errors.redact(theirs, secrets_of(creds)))
+        or "; the strings to sign differ: client " .. signed.string_to_sign .. " server " .. theirs)
     end
   end
   return err
@@ -197,6 +248,8 @@ local function send(self, req)
   if not ok then return nil, creds end
   local valid, cerr = credentials.validate(creds)
   if not valid then return nil, cerr end
+  req.secrets = secrets_of(creds) -- what client:call redacts from errors
+  last_secrets[self] = req.secrets
   local signed, err = sign(self, req, creds)
   if not signed then return nil, err end
   if req.opts.dry_run then return redacted(self, signed, creds), nil, true end
@@ -210,16 +263,20 @@ local function send(self, req)
     timeout = req.opts.timeout or self.timeout,
   }
   if not res then
-    err.message = errors.redact(err.message, secrets_of(creds))
+    if not errors.is(err) then -- a caller's transport object said something else
+      err = errors.new("network", { message = "transport: " .. describe(err) })
+    end
     return nil, err
+  end
+  if type(res) ~= "table" or type(res.status) ~= "number" or type(res.body) ~= "string" then
+    return nil, errors.new("protocol", { message = "transport: an answer without a "
+      .. "numeric status and a string body" })
   end
   local body
   body, err = decode(res)
   if not body then
     if err.bare_code == "SignatureDoesNotMatch" then
-      explain_signature(self, err, signed, creds, json.decode(res.body))
-    else
-      err.message = errors.redact(err.message, secrets_of(creds))
+      explain_signature(self, err, signed, json.decode(res.body))
     end
     return nil, err
   end
@@ -234,12 +291,17 @@ local CALL_OPTIONS = { dry_run = "boolean", wait_modifying = "number",
   timeout = "number", connect_timeout = "number" }
 local IN_PARAMS = { dry_run = true, wait_modifying = true }
 
+-- -> options, params | nil, err.  Both tables are read raw.
 local function call_options(self, params, opts)
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
-  if type(params) == "table" and (params.dry_run ~= nil or params.wait_modifying ~= nil) then
+  if opts ~= nil and type(opts) ~= "table" then
+    return nil, errors.invalid(nil, "call options: expected a table (dry_run, "
+      .. "wait_modifying, timeout, connect_timeout), got %s", type(opts))
+  end
+  local o = opts and raw_copy(opts) or {}
+  if type(params) == "table" and (rawget(params, "dry_run") ~= nil
+      or rawget(params, "wait_modifying") ~= nil) then
     local rest = {}
-    for k, v in pairs(params) do
+    for k, v in next, params do
       if not IN_PARAMS[k] then
         rest[k] = v
       elseif o[k] == nil then
@@ -251,14 +313,18 @@ local function call_options(self, params, opts)
   if o.wait_modifying == nil then o.wait_modifying = self.wait_modifying end
   for k, v in pairs(o) do
     if not CALL_OPTIONS[k] then
-      return nil, errors.invalid(tostring(k),
+      return nil, errors.invalid(key_name(k),
         "not a call option (dry_run, wait_modifying, timeout, connect_timeout)")
     end
     if type(v) ~= CALL_OPTIONS[k] then
       return nil, errors.invalid(k, "expected a %s, got %s", CALL_OPTIONS[k], type(v))
     end
   end
-  return params, o
+  if o.wait_modifying and not seconds(o.wait_modifying) then
+    return nil, errors.invalid("wait_modifying", "expected seconds >= 0, got %s",
+      tostring(o.wait_modifying))
+  end
+  return o, params
 end
 
 function client:call(action, params, opts)
@@ -267,16 +333,16 @@ function client:call(action, params, opts)
   end
   local def = schema[action]
   local err
-  params, opts = call_options(self, params, opts)
-  if not params then
-    opts.attempts = 0
-    return nil, opts
+  opts, params = call_options(self, params, opts)
+  if not opts then
+    params.attempts = 0
+    return nil, errors.redact_fields(params, last_secrets[self])
   end
   local req
   req, err = prepare(self, def, params, opts)
   if not req then
     err.attempts = 0
-    return nil, err
+    return nil, errors.redact_fields(err, last_secrets[self])
   end
   local policy = self.retries
   local deadline = req.opts.wait_modifying and (os.time() + req.opts.wait_modifying)
@@ -286,6 +352,10 @@ function client:call(action, params, opts)
     local body, dry
     body, err, dry = send(self, req)
     if body then return body, nil, dry end
+    -- The one path every error of a call takes once credentials are known:
+    -- every string field (server text, transport messages, debug text, and
+    -- fields added later) loses every form of the secret and the token.
+    errors.redact_fields(err, req.secrets)
     err.attempts = req.sent -- requests that went out: 0 when nothing was sent
     local again = retry.retryable(err) and attempt < policy.max_attempts
     if not again and retry.is_modifying(err) and deadline and os.time() < deadline then

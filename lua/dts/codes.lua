@@ -58,6 +58,23 @@ local codes = {
   ["Forbidden.InstanceNotFound"] = { status = 404,
     message = "The specified instance is not found." },
 
+  -- Requests refused before any API logic runs: the emulator's nginx
+  -- answers these in the gateway's shape (issue 11 item 12).  The real
+  -- gateway's codes for them are not documented; these name what happened.
+  ["BadRequest"] = { status = 400, message = "The request is not valid HTTP." },
+  ["RequestHeaderTooLarge"] = { status = 400,
+    message = "A request header line or the header block is too large." },
+  ["RequestURITooLong"] = { status = 414,
+    message = "The request URI is too long; send large parameters in the POST body." },
+  ["RequestEntityTooLarge"] = { status = 413, message = "The request body is too large." },
+  ["RequestTimeout"] = { status = 408, retryable = true,
+    message = "The request was not received in time." },
+  ["LengthRequired"] = { status = 411, message = "The request body has no length." },
+  ["MethodNotAllowed"] = { status = 405, message = "The request method is not allowed." },
+  ["NotImplemented"] = { status = 501,
+    message = "The request uses an HTTP feature the gateway does not implement." },
+  ["HTTPVersionNotSupported"] = { status = 505, message = "The HTTP version is not supported." },
+
   -- DTS business errors: 403 is inferred (dts-api.md 1.3), messages unverified.
   ["OperationDenied.JobStatusModifying"] = { status = 403, message = "The job is being "
     .. "modified. Wait until the modification is finished and the job is running, then retry." },

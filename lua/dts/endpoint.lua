@@ -13,8 +13,12 @@ for region in ([[
   CENTRAL[region] = true
 end
 
--- host(region) -> "dts.aliyuncs.com" or "dts.<region>.aliyuncs.com"
+local REGION_ID = require("dts.schema").FORMATS.region_id.pattern
+
+-- host(region) -> "dts.aliyuncs.com" or "dts.<region>.aliyuncs.com", or nil
+-- when region is not a region id (it would change the host name).
 return function(region)
+  if type(region) ~= "string" or not region:find(REGION_ID) then return nil end
   if CENTRAL[region] then return "dts.aliyuncs.com" end
   return "dts." .. region .. ".aliyuncs.com"
 end

@@ -48,25 +48,280 @@ function errors.invalid(param, fmt, ...)
   })
 end
 
--- Replace every occurrence of each secret in s (plain text, and as it looks
--- percent-encoded) by "<redacted>".
+-- Redaction: the one place secrets are taken out of text (issue 11 item 4).
+--
+-- A server that echoes a request can hand a secret back in any field and in
+-- any of the forms it travelled or was logged in: plain; percent-encoded
+-- (upper or lower hex, or only some bytes); encoded twice (a V1 string to
+-- sign: "%" became "%25"); "+" for a space (form encoding); JSON-escaped
+-- inside JSON text ("\/", "\u00xx", "\\", "\""); base64 or base64url of the
+-- secret or of its percent-encoded form, at any of the three byte
+-- alignments.  Letters and digits are never escaped by any of these, so the
+-- longest run of them in the secret (its anchor) is searched for with a
+-- plain find, and only around a hit is the secret matched byte by byte,
+-- each byte in any of its escaped forms.  Base64 forms, and the forms of a
+-- secret without letters or digits, are searched for as plain strings.  No
+-- pattern ever runs over the text, so a 1 MB dry-run body costs a few plain
+-- finds per secret.  Limit: "\u00xx" is recognised for ASCII bytes only
+-- (secrets and STS tokens are ASCII).
+
+local byte, find, sub = string.byte, string.find, string.sub
+
+local REDACTED = "<redacted>"
+
+local HEX = {}
+for i = 0, 9 do HEX[48 + i] = i end
+for i = 0, 5 do HEX[65 + i], HEX[97 + i] = 10 + i, 10 + i end
+
+-- The byte that the two hex digits at s[i], s[i+1] stand for, or nil.
+local function hex_at(s, i)
+  local a, b = HEX[byte(s, i) or 0], HEX[byte(s, i + 1) or 0]
+  return a and b and a * 16 + b
+end
+
+-- Where the m-th form of byte c that can start at s[i] ends (exclusive), or
+-- nil when there is no m-th: "%XX", "%25XX" (encoded twice), the JSON
+-- escapes "\/", "\\", "\"" and "\u00XX", then the byte itself ("+" for a
+-- space in a form, and a "+" that a form decoder made a space).  A "%" or
+-- "\" of the secret may be itself or start an escape, so the matcher below
+-- tries each form in turn.
+local function nth(s, i, c, m)
+  local b = byte(s, i)
+  if b == 37 then
+    local h = hex_at(s, i + 1)
+    if h == c then
+      m = m - 1
+      if m == 0 then return i + 3 end
+    end
+    if h == 37 and hex_at(s, i + 3) == c then
+      m = m - 1
+      if m == 0 then return i + 5 end
+    end
+  elseif b == 92 then
+    local n = byte(s, i + 1)
+    if n == c and (c == 47 or c == 92 or c == 34) then
+      m = m - 1
+      if m == 0 then return i + 2 end
+    elseif n == 117 and c < 128 and byte(s, i + 2) == 48 and byte(s, i + 3) == 48
+        and hex_at(s, i + 4) == c then
+      m = m - 1
+      if m == 0 then return i + 6 end
+    end
+  end
+  if m == 1 and (b == c or (b == 43 and c == 32) or (b == 32 and c == 43)) then
+    return i + 1
+  end
+  return nil
+end
+
+-- Scratch for match_at (nothing in it yields, so one set serves).
+local at, tried = {}, {}
+
+-- Where an occurrence of the secret (its bytes b) that starts at s[i] ends
+-- (exclusive), or nil: a depth-first search over each byte's forms.  Where
+-- byte k failed from a position is remembered, so text made to branch at
+-- every "%" or "\\" of a secret costs at most bytes x positions steps.
+local function match_at(s, i, b)
+  local n, k, dead = #b, 1, nil
+  at[1], tried[1] = i, 0
+  while k > 0 do
+    if k > n then return at[k] end
+    tried[k] = tried[k] + 1
+    local e = nth(s, at[k], b[k], tried[k])
+    if e and not (dead and dead[e * (n + 1) + k + 1]) then
+      k = k + 1
+      at[k], tried[k] = e, 0
+    else
+      if not e and k > 1 then
+        dead = dead or {}
+        dead[at[k] * (n + 1) + k] = true
+      end
+      if not e then k = k - 1 end
+    end
+  end
+  return nil
+end
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = byte(s, i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local d = { math.floor(n / 262144) % 64, math.floor(n / 4096) % 64,
+                math.floor(n / 64) % 64, n % 64 }
+    for k = 1, (c and 4) or (b and 3) or 2 do
+      out[#out + 1] = sub(B64, d[k] + 1, d[k] + 1)
+    end
+  end
+  return table.concat(out)
+end
+
+-- The base64 characters that depend on the bytes of s alone, for s placed
+-- at each of the three alignments inside a longer text (and base64url).
+local function base64_cores(s, into)
+  for k = 0, 2 do
+    local core = sub(base64(("\0"):rep(k) .. s), math.ceil(8 * k / 6) + 1,
+                     math.floor(8 * (k + #s) / 6))
+    if #core >= 4 then
+      into[#into + 1] = core
+      into[#into + 1] = (core:gsub("[+/]", { ["+"] = "-", ["/"] = "_" }))
+    end
+  end
+end
+
+local function percent(s, all, fmt)
+  return (s:gsub(all and "." or "[^%w%-_.~]", function(c) return fmt:format(byte(c)) end))
+end
+
+-- A plain find stops at every byte of the text equal to the first byte of
+-- what it looks for, so each search starts at the rarest byte available (by
+-- a fixed guess: request bodies are full of lower-case names, digits, "%"
+-- and upper-case hex digits) that leaves enough bytes after it.
+local RANK = {}
+for i, c in ipairs({ byte("QZXJKVWYUGHNMOPLRSTI+/=_~qzjxkvwyfbgphmu!*'()@$,;:GBCDEFA", 1, -1) }) do
+  RANK[c] = RANK[c] or i
+end
+
+-- The offset into text (0-based) of the rarest byte with keep bytes after it.
+local function rare_at(text, keep)
+  local best, best_rank = 0, math.huge
+  for i = 1, math.max(1, #text - keep + 1) do
+    local rank = RANK[byte(text, i)] or 1000
+    if rank < best_rank then best, best_rank = i - 1, rank end
+  end
+  return best
+end
+
+-- A form searched for as a plain string: the text and where to start.
+local function plain_form(text)
+  local off = rare_at(text, math.min(#text, 6))
+  return { text = text, needle = sub(text, off + 1), off = off }
+end
+
+-- What redaction needs to know of one secret, computed once per secret
+-- (a few secrets at a time: rotated keys must not pile up).
+local compiled, ncompiled = {}, 0
+
+local function compile(secret)
+  local r = compiled[secret]
+  if r then return r end
+  r = { bytes = {}, anchor = "", at = 1, plain = {} }
+  for i = 1, #secret do r.bytes[i] = byte(secret, i) end
+  -- The anchor: the run of letters and digits with the rarest start (at
+  -- least 6 long, if there is such a run), from that start to its end.
+  local best = math.huge
+  for start, run in secret:gmatch("()(%w+)") do
+    local keep = math.min(#run, 6)
+    local off = rare_at(run, keep)
+    local rank = (RANK[byte(run, off + 1)] or 1000) + (keep < 6 and 2000 or 0) - #run / 1e6
+    if rank < best then
+      best, r.anchor, r.at = rank, sub(run, off + 1), start + off
+    end
+  end
+  local texts = {}
+  local encoded = percent(secret, false, "%%%02X")
+  if r.anchor == "" then
+    -- Nothing that is never escaped: the usual forms, as they are.
+    texts[#texts + 1] = secret
+    texts[#texts + 1] = encoded
+    texts[#texts + 1] = percent(secret, false, "%%%02x")
+    texts[#texts + 1] = (encoded:gsub("%%", "%%25"))
+  end
+  texts[#texts + 1] = percent(secret, true, "%%%02X") -- every byte escaped
+  texts[#texts + 1] = percent(secret, true, "%%%02x")
+  base64_cores(secret, texts)
+  if encoded ~= secret then base64_cores(encoded, texts) end
+  for i, text in ipairs(texts) do r.plain[i] = plain_form(text) end
+  if ncompiled >= 8 then compiled, ncompiled = {}, 0 end
+  compiled[secret], ncompiled = r, ncompiled + 1
+  return r
+end
+
+-- s with every span that is the secret in a byte-wise form replaced.
+local function redact_anchored(s, r)
+  local anchor, before, b = r.anchor, r.at - 1, r.bytes
+  local h = find(s, anchor, 1, true)
+  if not h then return s end
+  local out, done = {}, 1 -- s[done..] is not in out yet
+  while h do
+    local stop
+    -- Each byte before the anchor takes 1 to 6 characters.
+    for i = h - before, math.max(done, h - 6 * before), -1 do
+      stop = match_at(s, i, b)
+      if stop then
+        out[#out + 1] = sub(s, done, i - 1)
+        out[#out + 1] = REDACTED
+        done = stop
+        break
+      end
+    end
+    h = find(s, anchor, stop or h + 1, true)
+  end
+  if done == 1 then return s end
+  out[#out + 1] = sub(s, done)
+  return table.concat(out)
+end
+
+-- The first occurrence of a plain form in s at or after init.
+local function find_plain(s, f, init)
+  local i = find(s, f.needle, init + f.off, true)
+  while i do
+    local start = i - f.off
+    if sub(s, start, start + #f.text - 1) == f.text then return start, start + #f.text - 1 end
+    i = find(s, f.needle, i + 1, true)
+  end
+  return nil
+end
+
+local function replace_plain(s, f)
+  local i, j = find_plain(s, f, 1)
+  if not i then return s end
+  local out, done = {}, 1
+  while i do
+    out[#out + 1] = sub(s, done, i - 1)
+    out[#out + 1] = REDACTED
+    done = j + 1
+    i, j = find_plain(s, f, done)
+  end
+  out[#out + 1] = sub(s, done)
+  return table.concat(out)
+end
+
+-- s with every occurrence of each secret, in every form above, replaced by
+-- "<redacted>".  Anything but a string is returned as it is.
 function errors.redact(s, secrets)
-  if type(s) ~= "string" then return s end
+  if type(s) ~= "string" or type(secrets) ~= "table" then return s end
   for _, secret in pairs(secrets) do
     if type(secret) == "string" and #secret > 0 then
-      local forms = { secret }
-      local encoded = secret:gsub("[^%w%-_.~]", function(c)
-        return ("%%%02X"):format(c:byte())
-      end)
-      forms[#forms + 1] = encoded
-      forms[#forms + 1] = encoded:gsub("%%", "%%25") -- twice, as in a V1 string to sign
-      for _, form in ipairs(forms) do
-        local pattern = form:gsub("%p", "%%%0")
-        s = s:gsub(pattern, "<redacted>")
+      local r = compile(secret)
+      if r.anchor ~= "" then s = redact_anchored(s, r) end
+      for _, form in ipairs(r.plain) do
+        s = replace_plain(s, form)
       end
     end
   end
   return s
+end
+
+-- Redacts every string field of err, and of the tables inside it, in
+-- place: any field, also the ones added later.  Returns err.
+function errors.redact_fields(err, secrets, seen)
+  if type(err) ~= "table" or type(secrets) ~= "table" then return err end
+  seen = seen or {}
+  if seen[err] then return err end
+  seen[err] = true
+  local k, v = next(err)
+  while k ~= nil do
+    if type(v) == "string" then
+      rawset(err, k, errors.redact(v, secrets))
+    elseif type(v) == "table" then
+      errors.redact_fields(v, secrets, seen)
+    end
+    k, v = next(err, k)
+  end
+  return err
 end
 
 return errors

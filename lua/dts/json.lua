@@ -114,13 +114,18 @@ json.null = cjson.null
 
 -- Whether two values are the same JSON value (tables compared by content,
 -- so key order never matters).
-function json.equal(a, b)
-  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-  for k, v in pairs(a) do
-    if not json.equal(v, b[k]) then return false end
+-- Read raw: a caller's metamethods never run; a cycle ends the walk
+-- (different, as nothing cyclic has a JSON form).
+function json.equal(a, b, depth)
+  if rawequal(a, b) then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  depth = (depth or 0) + 1
+  if depth > 200 then return false end
+  for k, v in next, a do
+    if not json.equal(v, rawget(b, k), depth) then return false end
   end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
+  for k in next, b do
+    if rawget(a, k) == nil then return false end
   end
   return true
 end

@@ -14,15 +14,25 @@
 --   json      "object": the JSON text must be an object
 --   max_bytes longest JSON text in bytes
 --   grammar   "dblist": the JSON follows the DbList grammar (dts.dblist.grammar)
+--   format    a name in schema.FORMATS: the text must match its pattern
 --   doc       one line for docs and --help
 
 local schema = {}
 
 local MiB = 1024 * 1024
 
+-- Text formats, each a pattern and how to say what it wants.  A region id
+-- becomes part of the endpoint's host name (dts.<region>.aliyuncs.com), so
+-- dts.new's region_id, ALIBABA_CLOUD_REGION_ID, the RegionId parameter and
+-- the endpoint itself all hold to this one rule (issue 11 item 11).
+schema.FORMATS = {
+  region_id = { pattern = "^[a-z0-9-]+$",
+    doc = 'a region id: lower-case letters, digits and "-", e.g. cn-hangzhou' },
+}
+
 -- Parameters more than one action takes, written once.
 local SHARED = {
-  RegionId = { type = "string", where = "query",
+  RegionId = { type = "string", where = "query", format = "region_id",
     doc = "Region of the DTS instance, e.g. cn-hangzhou (default: the client's region)." },
   DtsJobId = { type = "string", where = "query", doc = "ID of the synchronization task." },
   SynchronizationDirection = { type = "string", where = "query", enum = { "Forward", "Reverse" },

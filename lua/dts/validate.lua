@@ -6,6 +6,7 @@ local core = require "dts.core"
 local errors = require "dts.errors"
 local grammar = require "dts.dblist.grammar"
 local json = require "dts.json"
+local schema = require "dts.schema"
 local suggest = require "dts.suggest"
 
 local invalid = errors.invalid
@@ -24,6 +25,10 @@ local function check_text(p, s)
   end
   if p.max_len and #s > p.max_len then
     return nil, invalid(p.name, "%d characters, at most %d are allowed", #s, p.max_len)
+  end
+  local format = p.format and schema.FORMATS[p.format]
+  if format and not s:find(format.pattern) then
+    return nil, invalid(p.name, "%s is not %s", describe(s), format.doc)
   end
   if p.enum then
     for _, allowed in ipairs(p.enum) do
@@ -94,7 +99,8 @@ return function(def, params)
     return nil, invalid(nil, "%s expects a table of parameters, got %s", def.action, type(params))
   end
   local given = {}
-  for key, v in pairs(params) do
+  -- Read raw (next, not pairs): a caller's metamethods never run here.
+  for key, v in next, params do
     if type(key) ~= "string" then
       return nil, invalid(nil, "%s parameters are named; got a %s key", def.action, type(key))
     end
@@ -123,6 +129,8 @@ return function(def, params)
       if p.required then
         return nil, invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
       end
+    elseif p.required and g.value == "" then
+      return nil, invalid(p.name, "empty; %s requires a value", def.action)
     else
       local text, err = convert[p.type](p, g.value)
       if not text then return nil, err end

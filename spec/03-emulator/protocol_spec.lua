@@ -96,10 +96,10 @@ describe("dts.emulator protocol", function()
 
     it("V1 with the URL encoded the Node querystring way (! ' ( ) * raw)", function()
       local s = caller:sign{ scheme = "v1", method = "GET", action = "DescribeDtsJobDetail",
-                             query = { DtsJobId = JOB, RegionId = "cn(hangzhou)*'!" } }
+                             query = { DtsJobId = JOB, ResourceGroupId = "rg(test)*'!" } }
       local target = s.target:gsub("%%28", "("):gsub("%%29", ")"):gsub("%%2A", "*")
                              :gsub("%%27", "'"):gsub("%%21", "!")
-      assert.truthy(target:find("cn(hangzhou)*'!", 1, true))
+      assert.truthy(target:find("rg(test)*'!", 1, true))
       local res = assert(caller:send(s, { target = target }))
       assert.are.equal(200, res.status, res.body)
     end)

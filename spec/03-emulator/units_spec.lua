@@ -164,8 +164,9 @@ end)
 
 describe("dts.emulator.log.redact", function()
   it("drops signatures and tokens and masks the secret anywhere", function()
-    assert.same({ A = "1", B = "(redacted)" }, log.redact(
-      { A = "1", B = "s3cret", Signature = "x", SecurityToken = "t" }, { "s3cret" }))
+    assert.same({ A = "1", B = "<redacted>", C = "a <redacted> in JSON" }, log.redact(
+      { A = "1", B = "s3cret", C = 'a s3cret in JSON', Signature = "x", SecurityToken = "t" },
+      { "s3cret" }))
   end)
 end)
 

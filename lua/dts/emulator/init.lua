@@ -33,6 +33,7 @@ local faults = require "dts.emulator.faults"
 local log = require "dts.emulator.log"
 local state = require "dts.emulator.state"
 local sys = require "dts.sys"
+local verify = require "dts.emulator.verify"
 
 local read_file, write_file = sys.read_file, sys.write_file
 
@@ -44,13 +45,28 @@ emulator.TEST_ACCESS_KEY_SECRET = "emulator-test-secret-not-real"
 
 local BUSINESS_MODES = { http = true, success_false = true, success_false_string = true }
 
+-- What nginx refuses by itself (a body over 8 MB, a header line over 16 KB,
+-- a request line it cannot read) is answered by dts.emulator.server.refused
+-- in the gateway's error shape, never with nginx's HTML page.
+local REFUSED = { 400, 404, 405, 408, 411, 413, 414, 494, 501, 505 }
+
+-- (A URI, not a named location: nginx refuses a bad request line before
+-- it has a URI, and cannot go to a named location from there.)
 local SERVER = [[
     client_body_buffer_size 8m;
     client_max_body_size 8m;
+    large_client_header_buffers 4 16k;
     location / {
       content_by_lua_block { require("dts.emulator.server").handle() }
     }
+    location ^~ /.dts-refused/ {
+      internal;
+      content_by_lua_block { require("dts.emulator.server").refused() }
+    }
 ]]
+for _, status in ipairs(REFUSED) do
+  SERVER = SERVER .. ("    error_page %d = /.dts-refused/%d;\n"):format(status, status)
+end
 
 local function check_options(opts)
   local types = {
@@ -76,6 +92,18 @@ local function check_options(opts)
   end
   if (opts.access_key_id == nil) ~= (opts.access_key_secret == nil) then
     return nil, "dts.emulator: give access_key_id and access_key_secret together"
+  end
+  -- What the checks of dts.emulator.verify could never match would make
+  -- every request fail: refuse it here instead (issue 11 item 12).
+  if opts.security_token and not opts.security_token:match(verify.TOKEN_CHARS) then
+    return nil, "dts.emulator: option security_token: an STS token holds only letters, "
+      .. "digits and + / = - . _ (anything else is refused as malformed)"
+  end
+  if opts.access_key_id and not opts.access_key_id:match(verify.KEY_ID_CHARS) then
+    return nil, "dts.emulator: option access_key_id: only letters, digits and - . _ are allowed"
+  end
+  if opts.access_key_secret == "" then
+    return nil, "dts.emulator: option access_key_secret: must not be empty"
   end
   return true
 end

@@ -1,13 +1,17 @@
 -- The emulator's request log: one JSON object per line, written by the
 -- nginx handler, read back by the handle.  Nothing secret goes in: the
--- signature and STS token parameters are dropped, and any value equal to the
--- configured secret or token is masked as well.
+-- signature and STS token parameters are dropped, and the configured secret
+-- and token are redacted from every other string of an entry, in every form
+-- dts.errors.redact knows (a parameter may carry one percent-encoded, in
+-- JSON, ...).
 --
 -- An entry: time, request_id, action, method, scheme ("v1"/"v3"), verified,
 -- access_key_id, parameters, client_token, code ("OK" or the error code),
--- http_status, applied, replayed, fault, connection (nginx's serial).
+-- http_status, applied, replayed, fault, connection (nginx's serial), error
+-- (why a call was answered InternalError: its change could not be saved).
 
 local cjson = require "cjson.safe"
+local errors = require "dts.errors"
 
 local log = {}
 
@@ -18,23 +22,24 @@ function log.redact(params, secrets)
   local out = {}
   for k, v in pairs(params or {}) do
     if not DROP[k] then
-      for _, s in ipairs(secrets or {}) do
-        if s ~= "" and v == s then
-          v = "(redacted)"
-        end
-      end
-      out[k] = v
+      out[errors.redact(k, secrets or {})] = errors.redact(v, secrets or {})
     end
   end
   return out
 end
 
--- Appends one entry; opening per write lets clear_log() truncate the file
--- under the running server.
-function log.write(path, entry)
+-- Appends one entry, every string of it redacted of secrets (a list);
+-- opening per write lets clear_log() truncate the file under the running
+-- server.  Bytes that are not UTF-8 (a parameter name can be anything)
+-- become "?", so every line is JSON.
+function log.write(path, entry, secrets)
+  errors.redact_fields(entry, secrets or {})
   local line, err = cjson.encode(entry)
   if not line then
     return nil, err
+  end
+  if not require("dts.core").utf8_valid(line) then
+    line = line:gsub("[\128-\255]", "?")
   end
   local f
   f, err = io.open(path, "a")

@@ -4,6 +4,7 @@
 
 local cjson = require "cjson"
 local codes = require "dts.codes"
+local core = require "dts.core"
 
 local reply = {}
 
@@ -16,8 +17,15 @@ local EMPTY_ARRAY_JSON = '"\\u0000lua-dts-empty-array\\u0000"'
 
 -- lua-cjson also writes "/" as "\/"; the service does not, and in JSON
 -- output every "/" is escaped, so each "\/" is that escape.
+--
+-- Every answer is valid JSON (issue 11 item 12): text that reached an
+-- answer without being checked (an echoed parameter name is checked by
+-- reply.error) loses its non-ASCII bytes rather than break the JSON.
 function reply.encode(value)
   local text = cjson.encode(value):gsub("\\/", "/")
+  if not core.utf8_valid(text) then
+    text = text:gsub("[\128-\255]", "?")
+  end
   local i, j = text:find(EMPTY_ARRAY_JSON, 1, true)
   while i do
     text = text:sub(1, i - 1) .. "[]" .. text:sub(j + 1)
@@ -31,6 +39,27 @@ function reply.request_id(hex)
   hex = hex:upper()
   return ("%s-%s-%s-%s-%s"):format(hex:sub(1, 8), hex:sub(9, 12), hex:sub(13, 16),
                                   hex:sub(17, 20), hex:sub(21, 32))
+end
+
+-- A detail as an answer may echo it: as it came when it is UTF-8 (a V1
+-- string to sign can be long and is ASCII), else its first 100 bytes with
+-- every byte that is not part of a UTF-8 character as "?".
+function reply.text(s)
+  if type(s) ~= "string" or core.utf8_valid(s) then
+    return s
+  end
+  s = s:sub(1, 100)
+  local out = {}
+  while #s > 0 do
+    local ok, pos = core.utf8_valid(s)
+    if ok then
+      out[#out + 1] = s
+      break
+    end
+    out[#out + 1] = s:sub(1, pos - 1) .. "?"
+    s = s:sub(pos + 1)
+  end
+  return table.concat(out)
 end
 
 -- Fills the one %s of a message without reading the detail as a pattern
@@ -53,7 +82,7 @@ local function describe(code, detail)
   if bare ~= "MissingParameter" and bare:match("^Missing") then
     detail = bare:sub(8)
   end
-  return entry.status, fill(entry.message, detail), entry.message
+  return entry.status, fill(entry.message, reply.text(detail)), entry.message
 end
 
 local function gateway(status, code, message, request_id)
@@ -100,7 +129,7 @@ function reply.business(code, detail, request_id, opts)
       Success = mode == "success_false_string" and "false" or false,
       ErrCode = wire,
       ErrMessage = template,
-      DynamicMessage = detail or "",
+      DynamicMessage = reply.text(detail) or "",
       DynamicCode = tostring(status),
       HttpStatusCode = status,
     }),

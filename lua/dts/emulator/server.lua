@@ -11,6 +11,7 @@
 
 local cjson = require "cjson.safe"
 local core = require "dts.core"
+local errors = require "dts.errors"
 local faults = require "dts.emulator.faults"
 local log = require "dts.emulator.log"
 local reply = require "dts.emulator.reply"
@@ -35,9 +36,24 @@ local function load()
   if not model then
     return nil, err
   end
+  -- The jobs as last saved: what a change that cannot be saved returns to.
+  local saved = model:encode()
+  local function commit(m)
+    local text, why = m:encode()
+    local ok
+    if text then
+      ok, why = write_file(prefix .. "state.json", text)
+    end
+    if ok then
+      saved = text
+      return true
+    end
+    assert(m:restore(saved))
+    return nil, "state not saved, the change is undone: " .. tostring(why)
+  end
   return {
     prefix = prefix,
-    svc = service.new(cfg, model),
+    svc = service.new(cfg, model, commit),
     model = model,
     secrets = { cfg.access_key_secret, cfg.security_token },
     faults_text = nil,
@@ -118,11 +134,12 @@ local function run(s)
     answer = faults.answer(breaker, nil, request_id) or { status = 444 }
   else
     ngx.update_time()
+    -- The service saves the jobs after every verified call (a
+    -- DescribeDtsJobDetail moves a status sequence on, so not only applied
+    -- calls change what state() shows), or undoes the call.
     answer, entry = s.svc:handle(req, ngx.now(), request_id)
-    if entry.verified then
-      -- A DescribeDtsJobDetail moves a status sequence on, so not only
-      -- applied calls change what state() shows.
-      write_file(s.prefix .. "state.json", cjson.encode(s.model:snapshot()))
+    if entry.error then
+      ngx.log(ngx.ERR, "dts.emulator: ", errors.redact(entry.error, s.secrets))
     end
     breaker = act(after)
     if breaker then
@@ -143,12 +160,28 @@ local function run(s)
   entry.fault = #fired > 0 and table.concat(fired, ",") or nil
   entry.code = answer.code
   entry.http_status = breaker and breaker.kind == "drop" and 444 or answer.status
-  log.write(s.prefix .. "requests.jsonl", entry)
+  log.write(s.prefix .. "requests.jsonl", entry, s.secrets)
   if breaker and breaker.kind == "drop" then
     -- 444: nginx closes the connection without a word.
     return ngx.exit(444)
   end
   send(answer, request_id)
+end
+
+-- nginx's own refusals (error_page, see dts.emulator.init) by their status,
+-- as the gateway's error object; 494 is nginx's "header too large".
+local REFUSALS = {
+  [400] = "BadRequest", [404] = "InvalidAction.NotFound", [405] = "MethodNotAllowed", [408] = "RequestTimeout",
+  [411] = "LengthRequired", [413] = "RequestEntityTooLarge", [414] = "RequestURITooLong",
+  [494] = "RequestHeaderTooLarge", [501] = "NotImplemented", [505] = "HTTPVersionNotSupported",
+}
+
+-- Not in the request log: nothing reached the API (and the launcher's
+-- readiness probe is such a request).
+function server.refused()
+  local status = tonumber(ngx.var.uri:match("(%d+)$"))
+  local id = reply.request_id(core.nonce())
+  send(reply.error(REFUSALS[status] or "BadRequest", nil, id), id)
 end
 
 -- content_by_lua entry point.  A bug answers InternalError in the
@@ -164,7 +197,7 @@ function server.handle()
   end
   local ok, err = xpcall(run, debug.traceback, loaded)
   if not ok then
-    ngx.log(ngx.ERR, "dts.emulator: ", err)
+    ngx.log(ngx.ERR, "dts.emulator: ", errors.redact(err, loaded.secrets))
     local id = reply.request_id(core.nonce())
     return send(reply.error("InternalError", nil, id), id)
   end

@@ -4,7 +4,7 @@
 -- Pure Lua over dts.core: the nginx handler feeds it what it received, and
 -- specs can drive it without nginx.
 --
---   local svc = service.new(cfg, model)
+--   local svc = service.new(cfg, model [, commit])
 --   local req = service.parse{ method, path, args, headers, body }
 --   local answer, entry = svc:handle(req, now, request_id)
 --
@@ -137,8 +137,13 @@ end
 
 -- cfg: { access_key_id, access_key_secret, security_token, expired_token,
 -- time_window, modifying_seconds, business_errors, dts_msg_prefix }
-function service.new(cfg, model)
-  return setmetatable({ cfg = cfg, model = model, nonces = store(), tokens = store() }, service)
+-- commit(model) -> true | nil, err: saves the jobs after each verified call
+-- and, when it cannot, puts them back as last saved (the nginx handler
+-- writes state.json); the call is then answered InternalError and nothing
+-- of it is kept, its ClientToken included.
+function service.new(cfg, model, commit)
+  return setmetatable({ cfg = cfg, model = model, nonces = store(), tokens = store(),
+                        commit = commit }, service)
 end
 
 local function copy_answer(a)
@@ -196,6 +201,13 @@ function service:handle(req, now, request_id)
   local answer = actions[req.action](self.model, values, {
     now = now, request_id = request_id, opts = self.cfg,
   })
+  if self.commit then
+    local saved, err = self.commit(self.model)
+    if not saved then
+      entry.error = tostring(err)
+      return fail("InternalError")
+    end
+  end
   entry.applied = answer.applied or false
   if answer.applied and key then
     self.tokens:add(key, now, TOKEN_TTL, copy_answer(answer))

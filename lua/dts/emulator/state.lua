@@ -259,4 +259,21 @@ function state:snapshot()
   return { jobs = jobs }
 end
 
+-- The model as JSON text (snapshot()), or nil and why it cannot be.
+function state:encode()
+  return cjson.encode(self:snapshot())
+end
+
+-- Puts the jobs back as encode() wrote them, in place (whoever holds the
+-- model sees the old jobs again): a change that could not be saved is
+-- undone whole.
+function state:restore(text)
+  local model, err = state.new(text)
+  if not model then
+    return nil, err
+  end
+  self.jobs, self.by_id = model.jobs, model.by_id
+  return true
+end
+
 return state

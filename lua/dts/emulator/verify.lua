@@ -19,7 +19,11 @@ local V3_REQUIRED = {
 local V3_ALGORITHM = "ACS3-HMAC-SHA256"
 
 -- STS tokens are Base64-like; anything else is malformed, not mismatched.
+-- dts.emulator.start refuses a configured token or key id these would
+-- never match.
 local TOKEN_CHARS = "^[%w%+/=%-%._]+$"
+verify.TOKEN_CHARS = TOKEN_CHARS
+verify.KEY_ID_CHARS = "^[%w%-%._]+$"
 
 local function header(req, name)
   local v = req.headers[name]
