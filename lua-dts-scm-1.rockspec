@@ -35,7 +35,7 @@ build = {
       libraries = { "crypto" },
     },
     ["dts.curl"] = {
-      sources = { "src/lua_curl.c", "src/http_curl.c" },
+      sources = { "src/lua_curl.c", "src/http_curl.c", "src/signals.c", "src/fsync.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libdirs = { "$(CURL_LIBDIR)" },
       libraries = { "curl" },
