@@ -63,7 +63,7 @@ local function write_checkpoint(path, cp)
 end
 
 -- Batch k's ClientToken.
-local function token_of(base, k) return base .. "-b" .. k end
+local function token_of(base, k) return ("%s-b%d"):format(base, k) end
 
 local function chunk_of(list, from, size)
   local chunk = {}
@@ -74,7 +74,8 @@ end
 -- Where the run stood when it stopped, on any error.
 local function at_batch(err, k, n, cp, total)
   err.batch, err.batches, err.done, err.total = k, n, cp.done, total
-  err.message = ("batch %d of %d: %s"):format(k, n, tostring(err.message))
+  err.message = ("batch %d of %d (%d of %d objects confirmed before it): %s"):format(k, n, cp.done,
+    total, tostring(err.message))
   return err
 end
 
@@ -97,9 +98,8 @@ local function dry_run(client, o, list, cp, n, base)
     if not extra then return nil, at_batch(err, k, n, at, #list) end
     local plan, wanted = objects.plan_add(current, extra, o)
     if not plan then return nil, at_batch(wanted, k, n, at, #list) end
-    local ok, size
-    ok, err, size = wanted:validate()
-    if not ok then return nil, at_batch(err, k, n, at, #list) end
+    local ok, size = wanted:validate()
+    if not ok then return nil, at_batch(size, k, n, at, #list) end
     plan.bytes = size
     done = done + #chunk
     plans[#plans + 1] = { batch = k, objects = extra:names(), added = plan.added, present = plan.present,

@@ -242,7 +242,7 @@ local function after_acceptance(err, sent, o)
     e = errors.new("unconfirmed", { code = "NotConfirmed",
       message = ("ModifyDtsJob was accepted, but the change to job %s is not yet confirmed: %s"):format(
         o.DtsJobId, tostring(err.message)) })
-  else
+  elseif err.kind ~= "interrupted" then
     e.message = ("after ModifyDtsJob was accepted: %s"):format(tostring(err.message))
   end
   e.submitted, e.client_token, e.outcome = true, sent.client_token, "accepted"
@@ -252,9 +252,10 @@ end
 
 -- Sends the complete new list and waits until it is confirmed.
 local function apply(client, o, current, wanted, plan)
-  local ok, err, size = wanted:validate()
-  if not ok then return nil, err end
+  local ok, size = wanted:validate()
+  if not ok then return nil, size end
   plan.bytes = size
+  local err
   local token = o.ClientToken or core.nonce()
   local params = {
     DtsInstanceId = o.DtsInstanceId, DtsJobId = o.DtsJobId,

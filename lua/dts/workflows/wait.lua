@@ -38,7 +38,10 @@ function wait.run(client, o)
     if seen >= 2 then return job end
     if os.time() + interval > deadline then
       return nil, errors.new("timeout", {
-        message = ("job %s was still %s after %s s"):format(o.DtsJobId, tostring(job.status), timeout),
+        message = seen > 0
+          and ("job %s had not settled after %s s (%s again, but not yet twice in a row)"):format(
+            o.DtsJobId, timeout, tostring(job.status))
+          or ("job %s was still %s after %s s"):format(o.DtsJobId, tostring(job.status), timeout),
       })
     end
     local stop = interrupt(client, "while waiting for job " .. o.DtsJobId)
