@@ -100,7 +100,7 @@ local function check_value(spec, d, v, param)
       err.message = err.message:gsub("^" .. d.name:gsub("%p", "%%%0"), param)
       return nil, err
     end
-    if v == "" then return nil, errors.invalid(param, "empty") end
+    if v == "" then return nil, errors.invalid(param, "must not be empty") end
     return true
   end
   local t = TYPES[d.type]

@@ -22,17 +22,17 @@ local INITIALIZE = { name = "initialize", type = "boolean",
   doc = "Schema and full-data initialization of the new objects; false: incremental only; "
     .. "left out: the job's own setting (nothing sent)." }
 local WIDEN = { name = "widen", type = "boolean", default = false,
-  doc = "Allow turning a partly synchronized database into a whole one (given as \"db\")." }
+  doc = "Allow turning a partly synchronized database into a whole one (given as `\"db\"`)." }
 local NARROW = { name = "narrow", type = "boolean", default = false,
-  doc = "Allow turning a whole database into only the tables given for it (\"db.table\")." }
+  doc = "Allow turning a whole database into only the tables given for it (`\"db.table\"`)." }
 
 local W = {}
 
 W.add_objects = define("add_objects", {
   JOB, INSTANCE, DIRECTION, TOKEN,
   { name = "objects", type = "objects", required = true,
-    doc = "What to add: \"db.table\", \"db\" (a whole database), "
-      .. "{ db =, table =, name =, db_name =, filter =, columns =, dml_op =, ddl_op = }, or a DbList." },
+    doc = "What to add: `\"db.table\"`, `\"db\"` (a whole database), "
+      .. "`{ db =, table =, name =, db_name =, filter =, columns =, dml_op =, ddl_op = }`, or a DbList." },
   INITIALIZE,
   { name = "remove", type = "objects", doc = "Objects to remove first, in a submission of their own." },
   WIDEN, NARROW, DRY_RUN, INTERVAL, TIMEOUT,
@@ -41,14 +41,14 @@ W.add_objects = define("add_objects", {
 W.remove_objects = define("remove_objects", {
   JOB, INSTANCE, DIRECTION, TOKEN,
   { name = "objects", type = "objects", required = true,
-    doc = "What to remove: \"db.table\", \"db\", entries or a DbList." },
+    doc = "What to remove: `\"db.table\"`, `\"db\"`, entries or a DbList." },
   DRY_RUN, INTERVAL, TIMEOUT,
 })
 
 W.add_objects_in_batches = define("add_objects_in_batches", {
   JOB, INSTANCE, DIRECTION,
   { api = "ClientToken", doc = "Idempotency token of the run: batch k is sent with ClientToken "
-    .. "<token>-b<k> (generated when absent; kept in the checkpoint)." },
+    .. "`<token>-b<k>` (generated when absent; kept in the checkpoint)." },
   { name = "objects", type = "objects", required = true,
     doc = "What to add, in this order: a list as for add_objects, or a DbList." },
   { name = "batch_size", type = "count", default = 100, doc = "Objects per submission." },
@@ -57,8 +57,8 @@ W.add_objects_in_batches = define("add_objects_in_batches", {
     doc = "File recording the progress (written atomically and fsynced after every batch); "
       .. "a run that stops resumes from it." },
   { name = "on_progress", type = "function",
-    doc = "Called after every confirmed batch with { batch, batches, done, total, added, present, "
-      .. "request_id }; returning false stops the run there (an interrupted error)." },
+    doc = "Called after every confirmed batch with `{ batch, batches, done, total, added, present, "
+      .. "request_id }`; returning false stops the run there (an `interrupted` error)." },
   { name = "dry_run", type = "boolean", default = false,
     doc = "Read the job and return the plan of every batch; send no change, write no checkpoint." },
   INTERVAL, TIMEOUT,
