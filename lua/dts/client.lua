@@ -224,8 +224,13 @@ local function send(self, req)
   local body
   body, err = decode(res)
   if not body then
-    -- A broken answer or a 5xx does not say whether the change was made.
-    if err.kind == "protocol" or (err.http_status or 0) >= 500 then req.unanswered = true end
+    -- A broken answer or a 5xx does not say whether the change was made;
+    -- a used nonce says an earlier copy of this very request arrived
+    -- (libcurl resends a request whose kept-alive connection died).
+    if err.kind == "protocol" or (err.http_status or 0) >= 500
+        or err.bare_code == "SignatureNonceUsed" then
+      req.unanswered = true
+    end
     if err.bare_code == "SignatureDoesNotMatch" then
       explain_signature(self, err, signed, creds, json.decode(res.body))
     else
