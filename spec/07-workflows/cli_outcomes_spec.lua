@@ -26,7 +26,7 @@ describe("dts add-objects outcomes", function()
   setup(function()
     em = assert(emulator.start{ modifying_seconds = 0.1, state = { jobs = {
       job("dry"), job("flags"), job("slow", { modifying_seconds = 4 }), job("busy", { modifying_seconds = 4 }),
-      job("widen"),
+      job("widen"), job("lost"),
     } } })
     env = ("ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s "
       .. "ALIBABA_CLOUD_REGION_ID=cn-hangzhou"):format(quote(em.access_key_id), quote(em.access_key_secret))
@@ -136,6 +136,31 @@ describe("dts add-objects outcomes", function()
     assert.are.equal("accepted", doc.outcome)
     assert.are.equal(modifies("busy")[1].request_id, doc.request_id)
     assert.truthy(doc.resume:find("--client-token busy-token", 1, true), doc.resume)
+  end)
+
+  it("every answer lost after apply: exit 4, submitted, outcome unknown; the printed command applies nothing twice",
+    function()
+    -- Every attempt (and libcurl's own resends) of ModifyDtsJob loses its answer.
+    assert(em.set_faults{ { kind = "drop", after_apply = true, action = "ModifyDtsJob" } })
+    local code, _, err = add("lost", "shop.a")
+    assert(em.set_faults({}))
+    assert.are.equal(4, code, err)
+    local token = modifies("lost")[1].client_token
+    assert.truthy(err:find("submitted with ClientToken " .. token .. " and no answer came back: it may have "
+      .. "been applied", 1, true), err)
+    local again = assert(err:match("; to finish safely, run: ([^\n]*)\n$"), err)
+    assert.truthy(again:find("--client-token " .. token, 1, true), again)
+    assert.truthy(again:find("^bin/dts add%-objects "), again)
+    local out
+    code, out, err = dts(again:gsub("^bin/dts ", ""):gsub(" %-%-endpoint %S+ %-%-ca%-file %S+", ""))
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("Nothing to do", 1, true), out)
+    local applied = 0
+    for _, e in ipairs(modifies("lost")) do
+      assert.are.equal(token, e.client_token)
+      if e.applied then applied = applied + 1 end
+    end
+    assert.are.equal(1, applied)
   end)
 
   it("--widen makes a partly synchronized database whole; without it, exit 2 and nothing sent", function()
