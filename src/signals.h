@@ -12,9 +12,9 @@
 
 #include <curl/curl.h>
 
-/* on: install the handlers (a signal ignored on entry, as for a
- * background job, stays ignored); off: put back what was there.  0, or -1
- * with errno set. */
+/* on: install the handlers (a signal ignored at that moment, as nohup
+ * does for SIGHUP, stays ignored); off: put back what was there.  0, or
+ * -1 with errno set. */
 int dts_signals_trap(int on);
 /* The signal caught since the handlers went in, 0 when none. */
 int dts_signals_caught(void);
