@@ -182,7 +182,14 @@ return function(client, opts)
     if o.checkpoint then
       local ok
       ok, err = write_checkpoint(o.checkpoint, cp)
-      if not ok then return nil, at_batch(err, k, n, cp, #list) end
+      if not ok then
+        -- Nothing is pending: a run from the old checkpoint finds batch k
+        -- on the job and sends nothing of it again.
+        err.batch, err.batches, err.done, err.total = k, n, cp.done, #list
+        err.message = ("batch %d of %d is applied and confirmed (%d of %d objects), but %s"):format(
+          k, n, cp.done, #list, err.message)
+        return nil, err
+      end
     end
     if o.on_progress then
       local go = o.on_progress{ batch = k, batches = n, done = cp.done, total = #list,
