@@ -13,11 +13,12 @@
 --   submitted    true
 --   client_token the ClientToken it went out with: sent again with the same
 --                token, it is applied at most once
---   outcome      "unknown"  no answer came back: it may have been applied
---                "accepted" the service took it; not yet confirmed
---                "refused"  the service said no: nothing was applied
+--   outcome      "unknown"   no answer came back: it may have been applied
+--                "accepted"  the service took it; not yet confirmed
+--                "refused"   the service said no: nothing was applied
+--                "confirmed" applied and read back (a batch run stopped after it)
 -- and interrupted errors carry signal ("SIGINT", "SIGTERM"); batch runs
--- add batch, batches, done, total.
+-- add batch (the one these fields are about), batches, done, total.
 --
 -- No error ever holds a secret: messages are built from names, never from
 -- credential values, and redact() is applied to anything echoed back.
@@ -33,11 +34,12 @@ local OUTCOME = {
     .. "again with the same ClientToken (it is applied at most once) or read the job back",
   accepted = " and accepted; not yet confirmed: read the job back before changing it again",
   refused = " and refused: nothing was applied",
+  confirmed = " and confirmed: it is applied",
 }
 
 function errors.outcome_text(e)
   if not e.submitted then return "" end
-  return "; the change was submitted"
+  return "; the change" .. (e.batch and (" of batch " .. tostring(e.batch)) or "") .. " was submitted"
     .. (e.client_token and (" with ClientToken " .. tostring(e.client_token)) or "")
     .. (OUTCOME[e.outcome] or "")
 end

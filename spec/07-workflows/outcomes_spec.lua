@@ -307,8 +307,17 @@ describe("runbook safety", function()
     assert.is_nil(r)
     assert.are.equal("interrupted", err.kind)
     assert.is_nil(err.signal)
-    assert.are.same({ 2, 3, 3, 7 }, { err.batch, err.batches, err.done, err.total })
-    assert.truthy(err.message:find("stopped by on_progress after batch 1 was confirmed", 1, true), err.message)
+    -- Where it stood: batch 1 of 3 applied and confirmed, with its request.
+    assert.are.same({ 1, 3, 3, 7 }, { err.batch, err.batches, err.done, err.total })
+    assert.truthy(err.message:find("stopped by on_progress after batch 1 of 3 (3 of 7 objects confirmed); "
+      .. "batch 2 was not sent", 1, true), err.message)
+    local first = modifies(STOP)[1]
+    assert.is_true(err.submitted)
+    assert.are.equal("confirmed", err.outcome)
+    assert.are.equal(first.request_id, err.request_id)
+    assert.are.equal("stop-run-b1", err.client_token)
+    assert.truthy(tostring(err):find("the change of batch 1 was submitted with ClientToken stop-run-b1 and "
+      .. "confirmed", 1, true), tostring(err))
     local f = assert(io.open(checkpoint))
     local cp = json.decode(f:read("*a"))
     f:close()

@@ -47,6 +47,10 @@ local function read_checkpoint(path)
     return nil, errors.invalid("checkpoint", "%s is not a checkpoint (%s); remove it to start over",
       path, tostring(err or "fields missing"))
   end
+  -- Counts as integers (JSON numbers decode as floats on 5.3+).
+  for _, k in ipairs({ "done", "batches", "total", "batch_size" }) do
+    if type(cp[k]) == "number" then cp[k] = math.floor(cp[k]) end
+  end
   return cp
 end
 
@@ -76,6 +80,23 @@ local function at_batch(err, k, n, cp, total)
   err.batch, err.batches, err.done, err.total = k, n, cp.done, total
   err.message = ("batch %d of %d (%d of %d objects confirmed before it): %s"):format(k, n, cp.done,
     total, tostring(err.message))
+  return err
+end
+
+-- A stop between two batches: it names the last batch confirmed (and its
+-- change, when it sent one), so a caller knows what is already applied.
+local function stopped_after(err, last, cp, n, total)
+  err.batch, err.batches, err.done, err.total = cp.batches, n, cp.done, total
+  if cp.batches == 0 then
+    err.message = ("%s before batch 1 of %d: nothing was sent"):format(tostring(err.message), n)
+  else
+    err.message = ("%s after batch %d of %d (%d of %d objects confirmed); batch %d was not sent"):format(
+      tostring(err.message), cp.batches, n, cp.done, total, cp.batches + 1)
+  end
+  if last and last.applied then
+    err.submitted, err.client_token, err.request_id, err.outcome = true, last.client_token,
+      last.request_id, "confirmed"
+  end
   return err
 end
 
@@ -161,10 +182,11 @@ return function(client, opts)
   end
   local start = cp.batches + 1
   local run = { added = {}, present = {}, batches = 0 }
+  local last -- this run's last confirmed batch
   while cp.done < #list do
     local k = cp.batches + 1
-    local stop = interrupt(client, ("before batch %d of %d; nothing of it was sent"):format(k, n))
-    if stop then return nil, at_batch(stop, k, n, cp, #list) end
+    local stop = interrupt(client)
+    if stop then return nil, stopped_after(stop, last, cp, n, #list) end
     local chunk = chunk_of(list, cp.done, size)
     local r
     r, err = objects.add_checked(client, {
@@ -177,6 +199,7 @@ return function(client, opts)
     cp.done = cp.done + #chunk
     cp.batches = k
     run.batches = run.batches + 1
+    last = { batch = k, applied = r.applied, client_token = r.client_token, request_id = r.request_id }
     for _, name in ipairs(r.plan.added) do run.added[#run.added + 1] = name end
     for _, name in ipairs(r.plan.present) do run.present[#run.present + 1] = name end
     if o.checkpoint then
@@ -195,9 +218,8 @@ return function(client, opts)
       local go = o.on_progress{ batch = k, batches = n, done = cp.done, total = #list,
         added = r.plan.added, present = r.plan.present, request_id = r.request_id }
       if go == false and cp.done < #list then
-        return nil, at_batch(errors.new("interrupted", {
-          message = ("stopped by on_progress after batch %d was confirmed; batch %d was not sent")
-            :format(k, k + 1) }), k + 1, n, cp, #list)
+        return nil, stopped_after(errors.new("interrupted", { message = "stopped by on_progress" }),
+          last, cp, n, #list)
       end
     end
   end

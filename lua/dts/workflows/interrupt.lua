@@ -5,11 +5,11 @@
 
 local errors = require "dts.errors"
 
--- interrupt(client, "while waiting for job J") -> err | nil
+-- interrupt(client [, "while waiting for job J"]) -> err | nil
 return function(client, doing)
   local t = client.transport
   local sig = type(t) == "table" and type(t.interrupted) == "function" and t:interrupted()
   if not sig then return nil end
   return errors.new("interrupted", { signal = sig,
-    message = ("interrupted by %s %s"):format(sig, doing) })
+    message = ("interrupted by %s%s"):format(sig, doing and (" " .. doing) or "") })
 end
