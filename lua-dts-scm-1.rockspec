@@ -35,7 +35,7 @@ build = {
       libraries = { "crypto" },
     },
     ["dts.curl"] = {
-      sources = { "src/lua_curl.c", "src/http_curl.c" },
+      sources = { "src/lua_curl.c", "src/http_curl.c", "src/signals.c", "src/fsync.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libdirs = { "$(CURL_LIBDIR)" },
       libraries = { "curl" },
@@ -67,6 +67,7 @@ build = {
     ["dts.errors"] = "lua/dts/errors.lua",
     ["dts.json"] = "lua/dts/json.lua",
     ["dts.nginx"] = "lua/dts/nginx.lua",
+    ["dts.options"] = "lua/dts/options.lua",
     ["dts.retry"] = "lua/dts/retry.lua",
     ["dts.schema"] = "lua/dts/schema.lua",
     ["dts.status"] = "lua/dts/status.lua",
@@ -78,7 +79,9 @@ build = {
     ["dts.transport.http1"] = "lua/dts/transport/http1.lua",
     ["dts.validate"] = "lua/dts/validate.lua",
     ["dts.workflows.batches"] = "lua/dts/workflows/batches.lua",
+    ["dts.workflows.interrupt"] = "lua/dts/workflows/interrupt.lua",
     ["dts.workflows.objects"] = "lua/dts/workflows/objects.lua",
+    ["dts.workflows.options"] = "lua/dts/workflows/options.lua",
     ["dts.workflows.wait"] = "lua/dts/workflows/wait.lua",
   },
   install = {

@@ -1,5 +1,6 @@
 /* HTTPS over libcurl: see http_curl.h. */
 #include "http_curl.h"
+#include "signals.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -560,6 +561,9 @@ static CURLcode setup_client(struct dts_http_client *c)
 	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, c);
+	/* A trapped SIGINT/SIGTERM ends the transfer (src/signals.c). */
+	SET(CURLOPT_XFERINFOFUNCTION, dts_signals_xferinfo);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	c->configured = rc == CURLE_OK;
 	return rc;
 }

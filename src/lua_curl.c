@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include "compat.h"
+#include "fsync.h"
 #include "http_curl.h"
+#include "signals.h"
 
 #define CLIENT_MT "dts.curl.client"
 #define ERROR_MT "dts.curl.error"
@@ -330,6 +332,22 @@ static void push_response(lua_State *L, const struct dts_http_client *c)
 	lua_setfield(L, -2, "body");
 }
 
+/* err.request_sent: whether the request went out before the failure (a
+ * refused connection or a TLS handshake sends nothing), so the Lua layer
+ * can tell "not sent" from "sent, no answer".  libcurl counts the request
+ * bytes it wrote during this transfer. */
+static void push_request_sent(lua_State *L, struct dts_http_client *c,
+			      enum dts_http_kind kind)
+{
+	long bytes = 0;
+
+	if (kind != DTS_HTTP_INVALID_ARGUMENT &&
+	    curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &bytes) != CURLE_OK)
+		bytes = 1;	/* unknown: say it may have gone out */
+	lua_pushboolean(L, bytes > 0);
+	lua_setfield(L, -2, "request_sent");
+}
+
 /* client:request{...} -> { status, headers, body } | nil, err */
 static int l_request(lua_State *L)
 {
@@ -349,7 +367,9 @@ static int l_request(lua_State *L)
 	kind = dts_http_perform(c, &r, msg, sizeof msg);
 	if (kind != DTS_HTTP_OK) {
 		dts_http_clear(c);
-		return push_error(L, kind, msg);
+		push_error(L, kind, msg);
+		push_request_sent(L, c, kind);
+		return 2;
 	}
 	push_response(L, c);
 	dts_http_clear(c);
@@ -375,7 +395,7 @@ static int l_tostring(lua_State *L)
 }
 
 /* curl.sleep(seconds): the blocking pause between retries of plain Lua,
- * which has no sleep of its own. */
+ * which has no sleep of its own.  Cut short by a trapped signal. */
 static int l_sleep(lua_State *L)
 {
 	double s = luaL_checknumber(L, 1);
@@ -384,9 +404,51 @@ static int l_sleep(lua_State *L)
 	luaL_argcheck(L, s >= 0 && s <= 86400, 1, "expected seconds in [0, 86400]");
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	while (dts_signals_caught() == 0 && nanosleep(&ts, &ts) != 0 &&
+	       errno == EINTR)
 		;
 	return 0;
+}
+
+/* curl.trap_signals([on]) -> true | nil, message (src/signals.c) */
+static int l_trap_signals(lua_State *L)
+{
+	if (dts_signals_trap(lua_isnoneornil(L, 1) || lua_toboolean(L, 1)) != 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, strerror(errno));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* curl.interrupted() -> the signal number caught, or nil */
+static int l_interrupted(lua_State *L)
+{
+	int sig = dts_signals_caught();
+
+	if (sig == 0)
+		lua_pushnil(L);
+	else
+		lua_pushinteger(L, sig);
+	return 1;
+}
+
+/* curl.fsync(path) -> true | nil, message (src/fsync.c) */
+static int l_fsync(lua_State *L)
+{
+	size_t len;
+	const char *path = luaL_checklstring(L, 1, &len);
+
+	if (strlen(path) != len || dts_fsync_path(path) != 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "fsync %s: %s", path,
+				strlen(path) != len ? "NUL in the name" :
+				strerror(errno));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 int luaopen_dts_curl(lua_State *L)
@@ -407,6 +469,9 @@ int luaopen_dts_curl(lua_State *L)
 	static const luaL_Reg funcs[] = {
 		{ "new", l_new },
 		{ "sleep", l_sleep },
+		{ "trap_signals", l_trap_signals },
+		{ "interrupted", l_interrupted },
+		{ "fsync", l_fsync },
 		{ NULL, NULL }
 	};
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);

@@ -183,7 +183,8 @@ local function prepare(self, def, params, opts)
   if not host then -- validation checked RegionId, dts.new the client's region
     return nil, errors.invalid("RegionId", "%s is not a region id", describe(values.RegionId))
   end
-  return { def = def, host = host, query = query, body = body, opts = opts or {}, sent = 0 }
+  return { def = def, host = host, query = query, body = body, opts = opts or {}, sent = 0,
+           went_out = 0, unanswered = false }
 end
 
 local function sign(self, req, creds)
@@ -266,15 +267,30 @@ local function send(self, req)
     if not errors.is(err) then -- a caller's transport object said something else
       err = errors.new("network", { message = "transport: " .. describe(err) })
     end
+    -- Refused connections and TLS handshakes send nothing; whatever else
+    -- failed may have reached the service.
+    if err.request_sent ~= false and err.kind ~= "tls" then
+      req.went_out, req.unanswered = req.went_out + 1, true
+    end
+    err.request_sent = nil
     return nil, err
   end
+  req.went_out = req.went_out + 1
   if type(res) ~= "table" or type(res.status) ~= "number" or type(res.body) ~= "string" then
+    req.unanswered = true
     return nil, errors.new("protocol", { message = "transport: an answer without a "
       .. "numeric status and a string body" })
   end
   local body
   body, err = decode(res)
   if not body then
+    -- A broken answer or a 5xx does not say whether the change was made;
+    -- a used nonce says an earlier copy of this very request arrived
+    -- (libcurl resends a request whose kept-alive connection died).
+    if err.kind == "protocol" or (err.http_status or 0) >= 500
+        or err.bare_code == "SignatureNonceUsed" then
+      req.unanswered = true
+    end
     if err.bare_code == "SignatureDoesNotMatch" then
       explain_signature(self, err, signed, json.decode(res.body))
     end
@@ -327,6 +343,18 @@ local function call_options(self, params, opts)
   return o, params
 end
 
+-- After a change went out, its error says so (design.md): submitted, the
+-- ClientToken it went out with, and the outcome ("unknown" when an
+-- attempt got no usable answer: it may have been applied).
+local function submitted(req, err)
+  if req.def.by_name.ClientToken and req.went_out > 0 then
+    err.submitted = true
+    err.client_token = req.query.ClientToken
+    err.outcome = req.unanswered and "unknown" or "refused"
+  end
+  return err
+end
+
 function client:call(action, params, opts)
   if getmetatable(self) ~= client then
     error("use client:" .. tostring(action) .. "{...} (with a colon)", 3)
@@ -361,7 +389,7 @@ function client:call(action, params, opts)
     if not again and retry.is_modifying(err) and deadline and os.time() < deadline then
       again = true
     end
-    if not again then return nil, err end
+    if not again then return nil, submitted(req, err) end
     local delay = retry.delay(policy, math.min(attempt, 10))
     if deadline and retry.is_modifying(err) then
       delay = math.min(math.max(delay, policy.base_delay), deadline - os.time())
@@ -408,7 +436,7 @@ function client:describe_dts_job_detail(params, opts)
 end
 
 -- Workflows (lua/dts/workflows/): safe object changes on running jobs.
-function client:wait_idle(opts) return require("dts.workflows.wait")(self, opts) end
+function client:wait_idle(opts) return require("dts.workflows.wait").idle(self, opts) end
 function client:add_objects(opts) return require("dts.workflows.objects").add(self, opts) end
 function client:remove_objects(opts) return require("dts.workflows.objects").remove(self, opts) end
 function client:add_objects_in_batches(opts) return require("dts.workflows.batches")(self, opts) end

@@ -1,7 +1,8 @@
 -- The few operating-system chores that the launcher, the certificates, the
 -- emulator and the workflows share: shell quoting, running a script, and
--- reading and writing whole files (writes go aside, then are renamed, so a
--- reader or a crash never leaves half a file).
+-- reading and writing whole files (writes go aside, every step checked,
+-- then are renamed, so a reader, a crash or a full disk never leaves half
+-- a file).
 
 local sys = {}
 
@@ -53,19 +54,57 @@ function sys.read_file(path)
   return data
 end
 
-function sys.write_file(path, data)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then
-    return nil, err
+-- fsync by name: dts.curl's (plain Lua only: nginx never loads libcurl).
+local function fsync_function()
+  if rawget(_G, "ngx") then
+    return nil, "durable writes need dts.curl's fsync, which is never loaded inside nginx"
   end
-  local ok, werr = f:write(data)
-  f:close()
+  local ok, curl = pcall(require, "dts.curl")
+  if not ok or type(curl.fsync) ~= "function" then
+    return nil, "durable writes need dts.curl's fsync: " .. tostring(curl)
+  end
+  return curl.fsync
+end
+
+local function dir_of(path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir == nil then return "." end
+  return dir == "" and "/" or dir
+end
+
+-- write_file(path, data [, { durable = true }]) -> true | nil, message
+-- Written aside, then renamed, so a reader or a crash never sees half a
+-- file.  Every step is checked (a full disk shows at flush or close, not
+-- at write): on any failure the old file stays as it was and the
+-- temporary one goes.  durable: the data is fsynced before the rename and
+-- the directory after it, so the new file survives a power cut (for
+-- checkpoints).
+function sys.write_file(path, data, opts)
+  local fsync, err
+  if opts and opts.durable then
+    fsync, err = fsync_function()
+    if not fsync then return nil, err end
+  end
+  local tmp = path .. ".tmp"
+  local f
+  f, err = io.open(tmp, "wb")
+  if not f then return nil, err end
+  local ok
+  ok, err = f:write(data)
+  if ok then ok, err = f:flush() end
+  local closed, cerr = f:close()
+  if ok and not closed then ok, err = nil, cerr end
+  if ok and fsync then ok, err = fsync(tmp) end
+  if ok then ok, err = os.rename(tmp, path) end
   if not ok then
     os.remove(tmp)
-    return nil, werr
+    return nil, err
   end
-  return os.rename(tmp, path)
+  if fsync then
+    ok, err = fsync(dir_of(path))
+    if not ok then return nil, err .. " (the new file is in place; its directory may not be on disk yet)" end
+  end
+  return true
 end
 
 return sys

@@ -3,7 +3,10 @@
 --
 -- Exit codes: 0 done; 2 bad input (nothing was sent); 3 the service said
 -- no (an API or credentials error); 4 no usable answer (network, timeout,
--- TLS, a broken answer).
+-- TLS, a broken answer); 5 the change was accepted but is not yet
+-- confirmed; 130 / 143 stopped by SIGINT / SIGTERM.  After a change went
+-- out, the error line says so (submitted, ClientToken, request, outcome)
+-- and ends with the exact command that finishes or resumes the run.
 
 local dts = require "dts"
 local json = require "dts.json"
@@ -12,16 +15,20 @@ local sys = require "dts.sys"
 
 local common = {}
 
-common.EXIT = { ok = 0, input = 2, api = 3, network = 4 }
+common.EXIT = { ok = 0, input = 2, api = 3, network = 4, unconfirmed = 5, sigint = 130, sigterm = 143 }
 
 local EXIT_OF = {
   invalid_argument = 2, credentials = 3, api = 3,
   network = 4, timeout = 4, tls = 4, protocol = 4,
+  unconfirmed = 5, interrupted = 130,
 }
 common.EXIT_OF = EXIT_OF
 
+local EXIT_OF_SIGNAL = { SIGINT = 130, SIGTERM = 143 }
+
 common.EPILOG = "Exit status: 0 done, 2 bad input (nothing sent), 3 the service refused "
-  .. "(API or credentials error), 4 no usable answer (network, timeout, TLS, broken answer). "
+  .. "(API or credentials error), 4 no usable answer (network, timeout, TLS, broken answer), "
+  .. "5 accepted but not yet confirmed, 130/143 stopped by SIGINT/SIGTERM. "
   .. "Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, "
   .. "ALIBABA_CLOUD_SECURITY_TOKEN, or --profile (aliyun CLI config)."
 
@@ -70,15 +77,80 @@ function common.say(args, fmt, ...)
   io.stdout:flush()
 end
 
+-- The word before the command that finishes a run, by what happened.
+local function next_step(err, again)
+  if err.kind == "interrupted" and not again then return "run again" end
+  if err.kind == "interrupted" or err.batch then return "resume with" end
+  if err.kind == "unconfirmed" then return "to confirm, run" end
+  if err.submitted and err.outcome == "unknown" then return "to finish safely, run" end
+  return nil
+end
+
+local SAFE = "^[%w%-_./=:@,+%%]+$"
+
+local function shell_word(s)
+  return s:match(SAFE) and s or sys.quote(s)
+end
+
+-- The command line this run was started with, with the flags in `with`
+-- (name -> value; nil: left out) replacing the ones given, ready to paste.
+function common.command_line(args, with)
+  local words, i, argv = { args._program or "dts" }, 1, args._argv or {}
+  with = with or {}
+  while i <= #argv do
+    local a = argv[i]
+    local flag = a:match("^(%-%-[%w%-]+)=")
+    if flag and with[flag] ~= nil then
+      i = i + 1 -- --flag=value
+    elseif with[a] ~= nil then
+      i = i + 2 -- --flag value
+    else
+      words[#words + 1] = shell_word(a)
+      i = i + 1
+    end
+  end
+  local names = {}
+  for name in pairs(with) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    words[#words + 1] = name
+    words[#words + 1] = shell_word(tostring(with[name]))
+  end
+  return table.concat(words, " ")
+end
+
+function common.exit_code(err)
+  return EXIT_OF_SIGNAL[err.signal] or EXIT_OF[err.kind] or 1
+end
+
 -- Prints err (never a secret: errors hold none) and returns the exit code.
-function common.fail(args, command, err)
+-- again: the flags that finish or resume the run (dts.cli.add_objects);
+-- any command that was interrupted is simply run again.
+function common.fail(args, command, err, again)
+  local step = next_step(err, again)
+  local resume = step and (again or err.kind == "interrupted") and common.command_line(args, again)
   if args.json then
     common.write_json({ error = { kind = err.kind, code = err.code, message = err.message,
       param = err.param, http_status = err.http_status, request_id = err.request_id,
-      retryable = err.retryable, attempts = err.attempts } })
+      retryable = err.retryable, attempts = err.attempts, submitted = err.submitted,
+      client_token = err.client_token, outcome = err.outcome, signal = err.signal,
+      batch = err.batch, batches = err.batches, done = err.done, total = err.total,
+      resume = resume or nil } })
   end
-  io.stderr:write("dts ", command, ": ", tostring(err), "\n")
-  return EXIT_OF[err.kind] or 1
+  io.stderr:write("dts ", command, ": ", tostring(err),
+    resume and ("; " .. step .. ": " .. resume) or "", "\n")
+  return common.exit_code(err)
+end
+
+-- A signal that came after the command's work was done still ends it with
+-- the signal's exit code (the dts command traps SIGINT and SIGTERM).
+function common.interrupted_after(args, command, sig)
+  local code = EXIT_OF_SIGNAL[sig] or 130
+  if not args.quiet then
+    io.stderr:write("dts ", command, ": interrupted by ", sig, " after the command had finished; "
+      .. "nothing is pending\n")
+  end
+  return code
 end
 
 -- The value of a JSON flag: inline JSON, or @file.

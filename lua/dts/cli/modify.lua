@@ -51,7 +51,9 @@ function M.run(args)
   if not client then return common.fail(args, "modify", err) end
   local res
   res, err = client:modify_dts_job(params, { dry_run = args.dry_run, wait_modifying = args.wait_modifying })
-  if not res then return common.fail(args, "modify", err) end
+  if not res then
+    return common.fail(args, "modify", err, err.client_token and { ["--client-token"] = err.client_token })
+  end
   if args.dry_run then
     if args.json then common.write_json(res) end
     common.say(args, "Would send (secrets redacted):\n%s %s", res.method, res.url)

@@ -8,15 +8,68 @@
 --
 -- Objects are named "db" (a whole database) or "db.table"; comparisons are
 -- by meaning: key order and keys the service adds (such as "state") do
--- not count.
+-- not count.  Every method checks its arguments and options (declared in
+-- the tables below) and returns nil and a dts.errors object on bad input;
+-- the changing ones return the builder, so calls chain.
 
+local errors = require "dts.errors"
 local grammar = require "dts.dblist.grammar"
 local json = require "dts.json"
+local options = require "dts.options"
 
 local MAX_BYTES = 1024 * 1024
 
 local dblist = {}
 dblist.__index = dblist
+
+-- The methods' options, declared once (dts.options checks them).
+local OPS = { type = "string", doc = 'Operations to take, e.g. "insert,update,delete".' }
+local function op(name) return { name = name, type = OPS.type, doc = OPS.doc } end
+local ADD_DATABASE = options.define("add_database", {
+  { name = "name", type = "string", doc = "Destination database name (default: the source's)." },
+  op "dml_op", op "ddl_op",
+})
+local ADD_TABLE = options.define("add_table", {
+  { name = "name", type = "string", doc = "Destination table name (default: the source's)." },
+  { name = "db_name", type = "string", doc = "Destination database name, for a new database entry." },
+  { name = "filter", type = "string", doc = "SQL condition on the rows to take." },
+  { name = "columns", type = "columns",
+    doc = "Columns to take: a list of names, or a map of source -> destination name (default: all)." },
+  op "dml_op", op "ddl_op",
+})
+dblist.OPTIONS = { add_database = ADD_DATABASE, add_table = ADD_TABLE }
+
+local invalid = errors.invalid
+
+-- Misuse (dblist.add_table(...) without the colon, another object) comes
+-- back as an error too: no value passed in may raise.
+local function check_self(self, method)
+  if getmetatable(self) ~= dblist then
+    return nil, invalid(nil, "use builder:%s(...), with a colon, on a builder from dts.dblist.new", method)
+  end
+  return true
+end
+
+-- The shape every walk below relies on: databases are tables, and so are
+-- their "Table" maps and entries.  The full grammar is validate()'s.
+local function shape(dbs, what)
+  for db, entry in pairs(dbs) do
+    if type(db) ~= "string" or type(entry) ~= "table" then
+      return nil, invalid(what, "expected a DbList: source database name -> { name =, all =, Table = {...} }")
+    end
+    if entry.Table ~= nil then
+      if type(entry.Table) ~= "table" then
+        return nil, invalid(what .. "." .. db .. ".Table", "expected a map of source table name -> { ... }")
+      end
+      for tname, t in pairs(entry.Table) do
+        if type(tname) ~= "string" or type(t) ~= "table" then
+          return nil, invalid(what .. "." .. db .. ".Table", "expected a map of source table name -> { ... }")
+        end
+      end
+    end
+  end
+  return true
+end
 
 -- Keys the service adds to DbObject; never a difference.
 local SERVER_KEYS = { state = true }
@@ -47,11 +100,16 @@ function dblist.new(existing)
   if type(existing) == "string" then
     local err
     t, err = json.decode(existing)
-    if type(t) ~= "table" then return nil, "DbList: not a JSON object: " .. tostring(err) end
+    if type(t) ~= "table" then return nil, invalid("DbList", "not a JSON object: %s", tostring(err)) end
+  elseif dblist.is(existing) then
+    t = existing.dbs
   elseif existing ~= nil and type(existing) ~= "table" then
-    return nil, "DbList: expected a table or JSON text, got " .. type(existing)
+    return nil, invalid("DbList", "expected a table or JSON text, got %s", type(existing))
   end
-  return setmetatable({ dbs = copy(t or {}) }, dblist)
+  t = t or {}
+  local ok, err = shape(t, "DbList")
+  if not ok then return nil, err end
+  return setmetatable({ dbs = copy(t) }, dblist)
 end
 
 function dblist.is(v)
@@ -60,16 +118,18 @@ end
 
 local function check_name(what, name)
   if type(name) ~= "string" or name == "" then
-    return nil, what .. ": expected a non-empty name, got " .. type(name)
+    return nil, invalid(what, "expected a non-empty name, got %s", type(name))
   end
   return true
 end
 
 -- The whole database.  opts: name (destination), dml_op, ddl_op.
 function dblist:add_database(db, opts)
-  local ok, err = check_name("database", db)
+  local ok, err = check_self(self, "add_database")
+  if ok then ok, err = check_name("database", db) end
   if not ok then return nil, err end
-  opts = opts or {}
+  opts, err = options.check(ADD_DATABASE, opts or {})
+  if not opts then return nil, err end
   local entry = self.dbs[db] or {}
   entry.name = opts.name or entry.name or db
   entry.all = true
@@ -84,11 +144,12 @@ end
 -- (list of names, or map of source -> destination name), dml_op, ddl_op.
 -- A table inside a database taken whole is already covered: nothing changes.
 function dblist:add_table(db, tname, opts)
-  local ok, err = check_name("database", db)
+  local ok, err = check_self(self, "add_table")
+  if ok then ok, err = check_name("database", db) end
+  if ok then ok, err = check_name("table", tname) end
   if not ok then return nil, err end
-  ok, err = check_name("table", tname)
-  if not ok then return nil, err end
-  opts = opts or {}
+  opts, err = options.check(ADD_TABLE, opts or {})
+  if not opts then return nil, err end
   local entry = self.dbs[db]
   if entry and entry.all == true then return self end
   entry = entry or { name = opts.db_name or db, all = false }
@@ -113,6 +174,10 @@ end
 
 -- Removing the last table of a database removes the database entry.
 function dblist:remove_table(db, tname)
+  local ok, err = check_self(self, "remove_table")
+  if ok then ok, err = check_name("database", db) end
+  if ok then ok, err = check_name("table", tname) end
+  if not ok then return nil, err end
   local entry = self.dbs[db]
   if not entry or not entry.Table or not entry.Table[tname] then return self end
   entry.Table[tname] = nil
@@ -121,18 +186,32 @@ function dblist:remove_table(db, tname)
 end
 
 function dblist:remove_database(db)
+  local ok, err = check_self(self, "remove_database")
+  if ok then ok, err = check_name("database", db) end
+  if not ok then return nil, err end
   self.dbs[db] = nil
   return self
 end
 
-local function tables_of(other)
-  return dblist.is(other) and other.dbs or other
+-- The databases of another builder or DbList table, checked.
+local function tables_of(self, method, other)
+  local ok, err = check_self(self, method)
+  if not ok then return nil, err end
+  if dblist.is(other) then return other.dbs end
+  if type(other) ~= "table" then
+    return nil, invalid("other", "%s expects a builder or a DbList table, got %s", method, type(other))
+  end
+  ok, err = shape(other, "other")
+  if not ok then return nil, err end
+  return other
 end
 
 -- Adds what other has and self lacks; an entry both have is left as self
 -- has it (merge never changes or drops an existing object).
 function dblist:merge(other)
-  for db, entry in pairs(tables_of(other) or {}) do
+  local dbs, err = tables_of(self, "merge", other)
+  if not dbs then return nil, err end
+  for db, entry in pairs(dbs) do
     local mine = self.dbs[db]
     if not mine then
       self.dbs[db] = copy(entry)
@@ -175,6 +254,8 @@ end
 
 -- The objects' names, sorted.
 function dblist:names()
+  local ok, err = check_self(self, "names")
+  if not ok then return nil, err end
   local out = {}
   for name in pairs(objects(self.dbs)) do out[#out + 1] = name end
   table.sort(out)
@@ -184,7 +265,9 @@ end
 -- diff(other) -> { added = {...}, removed = {...}, changed = {...} }: what
 -- sending other instead of self would do, object names sorted.
 function dblist:diff(other)
-  local mine, theirs = objects(self.dbs), objects(tables_of(other) or {})
+  local dbs, err = tables_of(self, "diff", other)
+  if not dbs then return nil, err end
+  local mine, theirs = objects(self.dbs), objects(dbs)
   local d = { added = {}, removed = {}, changed = {} }
   for name, entry in pairs(theirs) do
     if mine[name] == nil then
@@ -204,8 +287,10 @@ end
 
 -- Whether every object of other is in self with the same meaning.
 function dblist:contains(other)
+  local dbs, err = tables_of(self, "contains", other)
+  if not dbs then return nil, err end
   local mine = objects(self.dbs)
-  for name, entry in pairs(objects(tables_of(other) or {})) do
+  for name, entry in pairs(objects(dbs)) do
     if mine[name] == nil or not same(meaning(mine[name]), meaning(entry)) then
       return false, name
     end
@@ -214,20 +299,28 @@ function dblist:contains(other)
 end
 
 function dblist:to_table()
+  local ok, err = check_self(self, "to_table")
+  if not ok then return nil, err end
   return copy(self.dbs)
 end
 
 function dblist:to_json()
-  return json.encode(self.dbs, "DbList")
+  local ok, err = check_self(self, "to_json")
+  if not ok then return nil, err end
+  local text, msg = json.encode(self.dbs, "DbList")
+  if not text then return nil, invalid(nil, msg) end
+  return text
 end
 
--- validate() -> true, size | nil, message: the grammar and the 1 MB limit,
--- with the exact encoded size.
+-- validate() -> true, size | nil, err, size: the grammar and the 1 MB
+-- limit, with the exact encoded size.
 function dblist:validate()
-  local text, err = grammar.encode(self.dbs, "DbList")
-  if not text then return nil, err end
+  local ok, err = check_self(self, "validate")
+  if not ok then return nil, err end
+  local text, msg = grammar.encode(self.dbs, "DbList")
+  if not text then return nil, invalid(nil, msg) end
   if #text > MAX_BYTES then
-    return nil, ("DbList: %d bytes of JSON, over the %d-byte (1 MB) limit"):format(#text, MAX_BYTES), #text
+    return nil, invalid("DbList", "%d bytes of JSON, over the %d-byte (1 MB) limit", #text, MAX_BYTES), #text
   end
   return true, #text
 end

@@ -30,15 +30,39 @@ function transport.new(opts)
   return setmetatable({ client = c, name = "curl" }, transport)
 end
 
+local SIGNALS = { [2] = "SIGINT", [15] = "SIGTERM" }
+
+-- The signal curl.trap_signals caught (the dts command traps them), by name.
+function transport.interrupted()
+  local sig = curl.interrupted()
+  return sig and (SIGNALS[sig] or ("signal " .. sig)) or nil
+end
+
+-- Once a signal is caught nothing more goes out, and a transfer under way
+-- is cut short; request_sent says whether the request had gone out.
+local function stopped(sent)
+  local sig = transport.interrupted()
+  if not sig then return nil end
+  return errors.new("interrupted", { signal = sig, request_sent = sent,
+    message = sent and ("interrupted by %s during the request, after it went out: "
+      .. "its answer is lost"):format(sig)
+      or ("interrupted by %s before the request went out"):format(sig) })
+end
+
 -- req: { method, url, headers, body, connect_timeout, timeout }
+-- -> res | nil, err (err.request_sent: whether the request went out)
 function transport:request(req)
+  local stop = stopped(false)
+  if stop then return nil, stop end
   local res, err = self.client:request(req)
   if not res then
-    return nil, errors.new(err.kind, { message = err.message })
+    return nil, stopped(err.request_sent)
+      or errors.new(err.kind, { message = err.message, request_sent = err.request_sent })
   end
   return res
 end
 
+-- Cut short by a trapped signal.
 function transport.sleep(_, seconds)
   curl.sleep(seconds)
 end
