@@ -178,14 +178,13 @@ local function wait_other_worker(self)
 end
 
 local function fetch(self)
-  local ok, good, c = protect(self.fetch)
+  local ok, c, err = protect(self.fetch)
   if not ok then
-    -- A bug in a source; its message names no secret (sources never put one
-    -- in a string), but it is a bug: say so.
-    return nil, errors.new("credentials", { message = self.name .. ": failed: " .. tostring(good) })
+    -- A bug in a source: its message names no secret (sources never put
+    -- one in a string), but it is a bug; say so.
+    return nil, errors.new("credentials", { message = self.name .. ": failed: " .. tostring(c) })
   end
-  if not good then
-    local err = c
+  if not c then
     if not errors.is(err) then
       err = errors.new("credentials", { message = self.name .. ": " .. tostring(err) })
     end
@@ -255,7 +254,7 @@ function Cache:invalidate()
 end
 
 -- refresh.new{ fetch, name, key, describe, ctx } -> provider
---   fetch()   -> true, creds | nil, err: one trip to the source
+--   fetch()   -> creds | nil, err: one trip to the source
 --   name      the source in messages ("STS AssumeRole at sts.aliyuncs.com")
 --   key       refresh.key(...): shares the cache per worker in nginx and
 --             names it in the shared_dict

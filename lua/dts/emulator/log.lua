@@ -1,6 +1,6 @@
 -- The emulator's request log: one JSON object per line, written by the
 -- nginx handler, read back by the handle.  Nothing secret goes in: the
--- signature and STS token parameters are dropped, and any value equal to the
+-- signature, STS token and OIDC token parameters are dropped, and any value equal to the
 -- configured secret or token is masked as well.
 --
 -- An entry: time, request_id, action, method, scheme ("v1"/"v3"), verified,
@@ -11,7 +11,8 @@ local cjson = require "cjson.safe"
 
 local log = {}
 
-local DROP = { Signature = true, SecurityToken = true, ["x-acs-security-token"] = true }
+local DROP = { Signature = true, SecurityToken = true, ["x-acs-security-token"] = true,
+  OIDCToken = true }
 
 -- A copy of the parameters fit for the log.
 function log.redact(params, secrets)

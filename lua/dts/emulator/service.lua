@@ -137,9 +137,14 @@ end
 
 -- cfg: { access_key_id, access_key_secret, security_token, expired_token,
 -- time_window, modifying_seconds, business_errors, dts_msg_prefix }
-function service.new(cfg, model)
-  return setmetatable({ cfg = cfg, model = model, nonces = store(), tokens = store() }, service)
+-- issued (optional): the STS credentials the emulator handed out, which
+-- it accepts too (dts.emulator.issuer's keys).
+function service.new(cfg, model, issued)
+  return setmetatable({ cfg = cfg, model = model, nonces = store(), tokens = store(),
+    issued = issued }, service)
 end
+
+service.store = store
 
 local function copy_answer(a)
   return { status = a.status, code = a.code, body = a.body }
@@ -168,7 +173,7 @@ function service:handle(req, now, request_id)
     return fail("InvalidVersion")
   end
 
-  local ok, code, detail, id = verify.check(req, req.scheme, self.cfg, now, self.nonces)
+  local ok, code, detail, id = verify.check(req, req.scheme, self.cfg, now, self.nonces, self.issued)
   if not ok then
     entry.access_key_id = id
     return fail(code, detail)

@@ -147,10 +147,12 @@ local function recompute(req, scheme, f, secret)
 end
 
 -- cfg: { access_key_id, access_key_secret, security_token, expired_token,
--- time_window }; nonces: a store with seen(key, now) and add(key, now, ttl).
--- Returns true and the access key id, or nil, code, detail and the access
--- key id when one was given (for the request log).
-function verify.check(req, scheme, cfg, now, nonces)
+-- time_window }; nonces: a store with seen(key, now) and add(key, now, ttl);
+-- issued (optional): access key id -> { secret, token, expires }, the STS
+-- credentials the emulator handed out (dts.emulator.issuer), good until
+-- they expire.  Returns true and the access key id, or nil, code, detail
+-- and the access key id when one was given (for the request log).
+function verify.check(req, scheme, cfg, now, nonces, issued)
   local f, code, detail
   if scheme == "v1" then
     f, code, detail = v1_fields(req)
@@ -169,8 +171,13 @@ function verify.check(req, scheme, cfg, now, nonces)
   if math.abs(now - when) > window then
     return nil, "InvalidTimeStamp.Expired", nil, id
   end
+  local secret, want, expires = cfg.access_key_secret, cfg.security_token, nil
   if id ~= cfg.access_key_id then
-    return nil, "InvalidAccessKeyId.NotFound", nil, id
+    local key = issued and issued[id]
+    if not key then
+      return nil, "InvalidAccessKeyId.NotFound", nil, id
+    end
+    secret, want, expires = key.secret, key.token, key.expires
   end
   local token = f.token
   if token == "" then
@@ -179,14 +186,14 @@ function verify.check(req, scheme, cfg, now, nonces)
   if token and not token:match(TOKEN_CHARS) then
     return nil, "InvalidSecurityToken.Malformed", nil, id
   end
-  if token ~= cfg.security_token then
+  if token ~= want then
     -- Missing, different, or sent with a key that has none.
     return nil, "InvalidSecurityToken.MismatchWithAccessKey", nil, id
   end
-  if token and cfg.expired_token then
+  if token and (cfg.expired_token or (expires and now >= expires)) then
     return nil, "InvalidSecurityToken.Expired", nil, id
   end
-  local r, err = recompute(req, scheme, f, cfg.access_key_secret)
+  local r, err = recompute(req, scheme, f, secret)
   if not r then
     -- Only what core refuses to canonicalize gets here (e.g. a header
     -- value with a control character).
