@@ -1,9 +1,10 @@
 -- What every API subcommand of `dts` shares: the common flags, the client
 -- they configure, output (plain words or --json), and exit codes.
 --
--- Exit codes: 0 done; 2 bad input (nothing was sent); 3 the service said
--- no (an API or credentials error); 4 no usable answer (network, timeout,
--- TLS, a broken answer).
+-- Exit codes: 0 done; 2 bad input (nothing was sent), and no credentials
+-- found at all (code NoCredentials); 3 the service said no (an API or
+-- credentials error); 4 no usable answer (network, timeout, TLS, a broken
+-- answer).
 
 local dts = require "dts"
 local json = require "dts.json"
@@ -19,14 +20,20 @@ local EXIT_OF = {
   network = 4, timeout = 4, tls = 4, protocol = 4,
 }
 
-common.EPILOG = "Exit status: 0 done, 2 bad input (nothing sent), 3 the service refused "
-  .. "(API or credentials error), 4 no usable answer (network, timeout, TLS, broken answer). "
-  .. "Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, "
-  .. "ALIBABA_CLOUD_SECURITY_TOKEN, or --profile (aliyun CLI config)."
+common.EPILOG = "Exit status: 0 done, 2 bad input or no credentials found (nothing sent), "
+  .. "3 the service refused (API or credentials error), 4 no usable answer (network, timeout, "
+  .. "TLS, broken answer). "
+  .. "Credentials: --profile or ALIBABA_CLOUD_PROFILE (an aliyun CLI profile, any mode), else "
+  .. "the default chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET(/_SECURITY_TOKEN), OIDC, "
+  .. "~/.aliyun/config.json, ~/.alibabacloud/credentials.ini, the ECS RAM role, "
+  .. "ALIBABA_CLOUD_CREDENTIALS_URI (`dts credentials` shows which answers)."
+
+common.PROFILE_HELP = "aliyun CLI profile to take credentials and region from "
+  .. "(~/.aliyun/config.json or ALIBABA_CLOUD_CONFIG_FILE; modes AK, StsToken, RamRoleArn, "
+  .. "EcsRamRole, OIDC, ChainableRamRoleArn, CredentialsURI; default ALIBABA_CLOUD_PROFILE)."
 
 function common.add_flags(cmd)
-  cmd:option("--profile", "aliyun CLI profile to take credentials and region from "
-    .. "(~/.aliyun/config.json, AK or StsToken mode).")
+  cmd:option("--profile", common.PROFILE_HELP)
     :argname("<name>")
   cmd:option("--region", "Region of the DTS instance (default: ALIBABA_CLOUD_REGION_ID).")
     :argname("<region>")
@@ -49,11 +56,19 @@ function common.client(args)
     region_id = args.region, endpoint = args.endpoint, ca_file = args.ca_file,
     signature = args.signature, timeout = args.timeout,
   }
-  if args.profile then
-    local provider, region = credentials.from_profile(args.profile)
-    if not provider then return nil, region end
-    opts.credentials = provider
-    opts.region_id = opts.region_id or region
+  -- As in the aliyun CLI: a profile named by the flag or by
+  -- ALIBABA_CLOUD_PROFILE is used, and must exist (the libraries' chain
+  -- would let environment keys win and skip a missing one).
+  local profile = args.profile
+  if profile == nil and (os.getenv("ALIBABA_CLOUD_PROFILE") or "") ~= "" then
+    profile = os.getenv("ALIBABA_CLOUD_PROFILE")
+  end
+  if profile then
+    opts.credentials = { type = "profile", name = profile }
+    if not opts.region_id then
+      local found, region = credentials.from_profile(profile)
+      if found then opts.region_id = region end
+    end
   end
   return dts.new(opts)
 end
@@ -74,9 +89,11 @@ function common.fail(args, command, err)
   if args.json then
     common.write_json({ error = { kind = err.kind, code = err.code, message = err.message,
       param = err.param, http_status = err.http_status, request_id = err.request_id,
-      retryable = err.retryable, attempts = err.attempts } })
+      retryable = err.retryable, attempts = err.attempts, sources = err.sources } })
   end
   io.stderr:write("dts ", command, ": ", tostring(err), "\n")
+  -- No source gave keys: nothing was sent, as with bad input.
+  if err.kind == "credentials" and err.code == "NoCredentials" then return 2 end
   return EXIT_OF[err.kind] or 1
 end
 

@@ -205,7 +205,11 @@ end
 -- The decoded file, or nil and why not.
 function M.load(path)
   local text, rerr = sys.read_file(path)
-  if not text then return nil, "cannot read " .. path .. ": " .. tostring(rerr), true end
+  if not text then
+    rerr = tostring(rerr)
+    if rerr:find("No such file", 1, true) then return nil, "no file " .. path, true end
+    return nil, "cannot read " .. path .. " (" .. rerr:gsub("^.*: ", "") .. ")"
+  end
   local config, jerr = json.decode(text)
   if type(config) ~= "table" then
     return nil, path .. ": not JSON (" .. tostring(jerr or type(config)) .. ")"

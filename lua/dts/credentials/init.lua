@@ -153,7 +153,8 @@ local TYPES = {
     build = function(spec, ctx)
       local p, err = require("dts.credentials.cli_profile").provider(ctx,
         { name = spec.name, path = spec.path })
-      if not p then return nil, err end
+      -- A profile asked for by name that cannot be used is bad input.
+      if not p then return nil, errors.new("invalid_argument", { param = "profile", message = err.message }) end
       return p
     end,
   },
