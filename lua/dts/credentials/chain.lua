@@ -143,6 +143,8 @@ function chain.new(ctx)
         c.source = t.source
         return true, value
       end
+      -- Not the sources' fault: nginx's phase allows no fetching at all.
+      if type(value) == "table" and value.phase then return nil, value end
       local reason = type(value) == "table" and tostring(value.message) or tostring(value)
       if type(value) == "table" and value.code and not reason:find(value.code, 1, true) then
         reason = reason .. " (" .. value.code .. ")"

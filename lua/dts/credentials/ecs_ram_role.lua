@@ -102,16 +102,22 @@ function M.new(spec, ctx, info)
     return terr.kind .. ": " .. tostring(terr.message)
   end
 
+  -- An HTTP answer, or a failure other than the network's: someone is there.
+  local function answered_by(res, terr)
+    return res ~= nil or (terr.kind ~= "network" and terr.kind ~= "timeout")
+  end
+
   -- A GET with the token; once more without it if that fails and IMDSv1
   -- is allowed.  -> body | nil, reason, answered (any HTTP answer came)
   local function fetch_path(path, token)
     local res, terr = get(path, token)
     if res and res.status == 200 then return res.body end
-    local reason, answered = why(res, terr), res ~= nil
+    local reason, answered = why(res, terr), answered_by(res, terr)
     if token and not no_v1 then
       res, terr = get(path, nil)
       if res and res.status == 200 then return res.body end
-      reason, answered = reason .. "; without the token: " .. why(res, terr), answered or res ~= nil
+      reason = reason .. "; without the token: " .. why(res, terr)
+      answered = answered or answered_by(res, terr)
     end
     return nil, reason, answered
   end
@@ -120,7 +126,7 @@ function M.new(spec, ctx, info)
     if unreachable then return nil, unreachable end
     local token
     local res, terr = get("/latest/api/token", nil, "PUT")
-    local answered = res ~= nil
+    local answered = answered_by(res, terr)
     if res and res.status == 200 and trim(res.body) ~= "" then
       token = trim(res.body)
     elseif no_v1 then

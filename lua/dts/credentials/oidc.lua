@@ -66,7 +66,7 @@ function M.new(spec, ctx, info)
   host, err = sts.endpoint(spec, ctx, where)
   if not host then return nil, err end
   local label = "STS AssumeRoleWithOIDC at " .. host
-  local duration = tostring(spec.duration_seconds or 3600)
+  local duration = ("%d"):format(spec.duration_seconds or 3600) -- 900, not 900.0 (JSON)
   info = info or {}
 
   local function fetch()

@@ -45,7 +45,7 @@ function M.new(spec, ctx, info)
     source = static.new(spec.access_key_id, spec.access_key_secret, spec.security_token)
     source.key = refresh.key("static", spec.access_key_id, spec.access_key_secret, spec.security_token)
   end
-  local duration = tostring(spec.duration_seconds or 3600)
+  local duration = ("%d"):format(spec.duration_seconds or 3600) -- 900, not 900.0 (JSON)
   local label = "STS AssumeRole at " .. host
   info = info or {}
 

@@ -193,7 +193,18 @@ local function fetch(self)
   return c
 end
 
+-- nginx's phases without cosockets (init, init_worker, log, ...): nothing
+-- is fetched there, and nothing is remembered of it.
+local function phase_error(self)
+  local phase = ngx.get_phase()
+  return nil, errors.new("invalid_argument", { phase = phase, message = ("%s: cannot fetch a "
+    .. "credential in nginx's %s phase (no cosockets there, and lua-dts never blocks); make "
+    .. "the call in a request or a timer, e.g. ngx.timer.at(0, function(premature) ... end)")
+    :format(self.name, phase) })
+end
+
 function Cache:slow()
+  if in_nginx() and not can_wait() then return phase_error(self) end
   local now = self.clock()
   if self.inflight and now - self.inflight < WAIT then
     if can_wait() then
