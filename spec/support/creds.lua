@@ -35,15 +35,16 @@ function M.env(t)
   return function(k) return e[k] end
 end
 
--- dts.new against the emulator, with `opts` on top and `env` as the whole
+-- dts.new against the emulator, with `opts` on top (false: left out) and `env` as the whole
 -- environment; -> client | nil, err
 function M.new(em, opts, env)
   local o = {
     region_id = "cn-hangzhou", endpoint = em.endpoint, ca_file = em.ca_file, proxy = "",
     retries = { max_attempts = 3, base_delay = 0.01, max_delay = 0.05 },
   }
+  -- false drops a default.
   for k, v in pairs(opts or {}) do o[k] = v end
-  if o.ca_file == false then o.ca_file = nil end
+  for k, v in pairs(opts or {}) do if v == false then o[k] = nil end end
   return dts.new(o, M.env(env))
 end
 
