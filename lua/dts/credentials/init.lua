@@ -170,9 +170,7 @@ end
 
 local TYPE_NAMES = sorted_keys(TYPES)
 
--- LuaJIT and 5.2+ may yield across pcall; plain 5.1 cannot.
-local protect = (rawget(_G, "jit") or _VERSION ~= "Lua 5.1") and pcall
-  or function(f) return true, f() end
+local protect = refresh.protect
 
 local function provider_error(message)
   return errors.new("credentials", { message = "credentials provider: " .. message })

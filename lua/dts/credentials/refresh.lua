@@ -73,10 +73,17 @@ function refresh.default_warning()
   end
 end
 
--- LuaJIT and 5.2+ may yield across pcall (a cosocket fetch does); plain 5.1
--- cannot, and there nothing yields unless a custom transport does.
-local protect = (rawget(_G, "jit") or _VERSION ~= "Lua 5.1") and pcall
-  or function(f) return true, f() end
+-- pcall, so a source's bug is an error value, not a raised error.  LuaJIT
+-- and 5.2+ may yield across pcall (a cosocket fetch does); plain 5.1
+-- cannot, so there, inside a coroutine (where a custom transport may
+-- yield), the call goes unprotected.
+local function protect(f)
+  if rawget(_G, "jit") or _VERSION ~= "Lua 5.1" or coroutine.running() == nil then
+    return pcall(f)
+  end
+  return true, f()
+end
+refresh.protect = protect
 
 local function iso(t)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
