@@ -281,7 +281,10 @@ end
 function refresh.new(o)
   local ctx = o.ctx or {}
   local nginx = in_nginx()
-  if nginx and o.key and registry[o.key] then return registry[o.key] end
+  -- Caches that share through a lua_shared_dict and those that do not are
+  -- told apart.
+  local rkey = o.key and (o.key .. "|" .. (ctx.shared_dict or ""))
+  if nginx and rkey and registry[rkey] then return registry[rkey] end
   local self = setmetatable({
     fetch = o.fetch, name = o.name, key = o.key,
     clock = ctx.clock or refresh.default_clock(),
@@ -313,7 +316,7 @@ function refresh.new(o)
     return { expiration = self.value and self.value.expiration, stale_at = self.stale_at,
       inflight = self.inflight ~= nil }
   end
-  if nginx and o.key then registry[o.key] = p end
+  if nginx and rkey then registry[rkey] = p end
   return p
 end
 
