@@ -92,7 +92,8 @@ describe("dts.emulator credential endpoints", function()
         [{ RoleArn = em.role_arn }] = "MissingRoleSessionName",
         [{ RoleArn = "role", RoleSessionName = "s1" }] = "InvalidParameter",
         [{ RoleArn = em.role_arn, RoleSessionName = "x" }] = "InvalidParameter.RoleSessionName",
-        [{ RoleArn = em.role_arn, RoleSessionName = "s1", DurationSeconds = "899" }] = "InvalidParameter.DurationSeconds",
+        [{ RoleArn = em.role_arn, RoleSessionName = "s1", DurationSeconds = "899" }] =
+          "InvalidParameter.DurationSeconds",
       } do
         res = assume(nil, { body = body })
         assert.equal(code, res.json.Code)

@@ -150,7 +150,8 @@ describe("the default chain", function()
     assert.same({ "credentials", "NoCredentials", 0 }, { err.kind, err.code, err.attempts })
     assert.matches('instance metadata: instance metadata at ' .. em.metadata_endpoint
       .. ': Code is "Failure", not "Success"', err.message, 1, true)
-    assert.matches('credentials URI: credentials URI ' .. em.credentials_uri .. ': Code is "Failure"', err.message, 1, true)
+    assert.matches('credentials URI: credentials URI ' .. em.credentials_uri .. ': Code is "Failure"',
+      err.message, 1, true)
     creds.secret_free(tostring(err), { "querytoken", em.access_key_secret })
     assert.equal(0, creds.count(em, "DescribeDtsJobDetail"))
   end)

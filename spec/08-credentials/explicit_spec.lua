@@ -135,7 +135,9 @@ describe("explicit credential providers", function()
       assert(res, err and tostring(err))
       local c = creds.client(em, { credentials = { get = function()
         n = n + 1
-        if n % 2 == 1 then return true, { access_key_id = em.access_key_id, access_key_secret = em.access_key_secret } end
+        if n % 2 == 1 then
+          return true, { access_key_id = em.access_key_id, access_key_secret = em.access_key_secret }
+        end
         return nil, "cannot renew " .. em.access_key_secret
       end } })
       n = 0
@@ -157,11 +159,13 @@ describe("explicit credential providers", function()
       { { type = 5 }, "credentials.type", "a number is not a type" },
       { { type = "access_key", access_key_id = "a", acess_key_secret = "b" }, "credentials.acess_key_secret",
         "not a field of type access_key; did you mean access_key_secret?" },
-      { { type = "access_key", access_key_id = "a" }, "credentials.access_key_secret", "missing (type access_key needs it)" },
+      { { type = "access_key", access_key_id = "a" }, "credentials.access_key_secret",
+        "missing (type access_key needs it)" },
       { { type = "sts", access_key_id = "a", access_key_secret = "b", security_token = 1 },
         "credentials.security_token", "expected a string, got number" },
       { { type = "ram_role_arn", access_key_id = "a", access_key_secret = "b" }, "credentials.role_arn", "missing" },
-      { { type = "ram_role_arn", role_arn = "r" }, "credentials.access_key_id", "give access_key_id and access_key_secret" },
+      { { type = "ram_role_arn", role_arn = "r" }, "credentials.access_key_id",
+        "give access_key_id and access_key_secret" },
       { { type = "ram_role_arn", role_arn = "r", source = ak, access_key_id = "a" }, "credentials.source", "not both" },
       { { type = "ram_role_arn", role_arn = "r", source = {} }, "credentials.source", "an empty table" },
       { { type = "ram_role_arn", role_arn = "r", access_key_id = "a", access_key_secret = "b",
@@ -174,7 +178,8 @@ describe("explicit credential providers", function()
         'expected "http://host" or "http://host:port"' },
       { { type = "ecs_ram_role", role_name = "a b" }, "credentials.role_name", "expected a RAM role name" },
       { { type = "oidc_role_arn", role_arn = "r", oidc_provider_arn = "p" }, "credentials.oidc_token_file", "missing" },
-      { { type = "credentials_uri", credentials_uri = "ftp://x" }, "credentials.credentials_uri", "expected an http:// or https:// URL" },
+      { { type = "credentials_uri", credentials_uri = "ftp://x" }, "credentials.credentials_uri",
+        "expected an http:// or https:// URL" },
       { { type = "profile", nam = "x" }, "credentials.nam", "did you mean name?" },
       { { type = "access_key", access_key_id = "a", access_key_secret = "b", clock = 5 }, "credentials.clock",
         "not a field of type access_key" },
@@ -211,7 +216,8 @@ describe("explicit credential providers", function()
     end
   end)
 
-  it("finds STS at the option, the provider's field, ALIBABA_CLOUD_STS_ENDPOINT, the region, else sts.aliyuncs.com", function()
+  it("finds STS at the option, the provider's field, ALIBABA_CLOUD_STS_ENDPOINT, the region, "
+    .. "else sts.aliyuncs.com", function()
     local function host(spec, ctx, env)
       ctx = ctx or {}
       ctx.getenv = creds.env(env or {})
@@ -228,7 +234,8 @@ describe("explicit credential providers", function()
     assert.equal("sts.cn-hongkong.aliyuncs.com", host({ sts_region = "cn-shanghai" }, { sts_region = "cn-hongkong" }))
     assert.equal("sts-vpc.cn-beijing.aliyuncs.com", host({}, {}, { ALIBABA_CLOUD_STS_REGION = "cn-beijing",
       ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED = "True" }))
-    assert.equal("sts.cn-beijing.aliyuncs.com", host({ enable_vpc = false }, {}, { ALIBABA_CLOUD_STS_REGION = "cn-beijing",
+    assert.equal("sts.cn-beijing.aliyuncs.com", host({ enable_vpc = false }, {}, {
+      ALIBABA_CLOUD_STS_REGION = "cn-beijing",
       ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED = "true" }))
     assert.equal("sts-vpc.cn-beijing.aliyuncs.com", host({ sts_region = "cn-beijing", enable_vpc = true }))
     -- The VPC flag without a region is ignored, as in the libraries.
@@ -237,7 +244,8 @@ describe("explicit credential providers", function()
     assert.same({ "invalid_argument", "ALIBABA_CLOUD_STS_ENDPOINT" }, { err.kind, err.param })
   end)
 
-  it("finds instance metadata at the option, the provider's field, DTS_METADATA_ENDPOINT, else 100.100.100.200", function()
+  it("finds instance metadata at the option, the provider's field, DTS_METADATA_ENDPOINT, "
+    .. "else 100.100.100.200", function()
     local function at(spec, ctx, env)
       ctx = ctx or {}
       ctx.getenv = creds.env(env or {})
@@ -257,7 +265,8 @@ describe("explicit credential providers", function()
     assert.is_true(ok)
     assert.equal("LTAIx", c.access_key_id)
     assert.is_nil((credentials.from_env(creds.env{})))
-    ok = credentials.from_env(creds.env{ ALIBABA_CLOUD_ACCESS_KEY_ID = "a", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "b" }).get()
+    ok = credentials.from_env(creds.env{ ALIBABA_CLOUD_ACCESS_KEY_ID = "a",
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET = "b" }).get()
     assert.is_true(ok)
     local dir = creds.tmpdir()
     local path = creds.config(dir, { { name = "p", mode = "AK", access_key_id = "a", access_key_secret = "b",

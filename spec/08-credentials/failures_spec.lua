@@ -174,7 +174,8 @@ describe("credential source failures", function()
   end)
 
   it("a credential object missing a field, or not an object", function()
-    local _, err = from_json({ AccessKeyId = "a", AccessKeySecret = "s3cr3t", Expiration = "2030-01-01T00:00:00Z" }, "src")
+    local _, err = from_json({ AccessKeyId = "a", AccessKeySecret = "s3cr3t",
+      Expiration = "2030-01-01T00:00:00Z" }, "src")
     assert.equal("src: the answer lacks SecurityToken", err.message)
     _, err = from_json("x", "src")
     assert.equal("src: the answer holds no credentials object", err.message)

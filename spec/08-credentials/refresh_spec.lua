@@ -38,7 +38,7 @@ describe("credential refresh", function()
     return c, warnings
   end
 
-  local function ok(c)
+  local function works(c)
     local res, err = creds.describe(c)
     assert(res, err and tostring(err))
   end
@@ -48,32 +48,32 @@ describe("credential refresh", function()
   it("keeps a credential until Expiration - 15 min, then refreshes it before signing", function()
     local clock = {}
     local c = role_client(clock)
-    ok(c)
+    works(c)
     assert.equal(1, assume_roles())
     local e = c.credentials.state().expiration
     clock.now = e - 901
-    ok(c)
+    works(c)
     assert.equal(1, assume_roles())
     clock.now = e - 900
-    ok(c)
+    works(c)
     assert.equal(2, assume_roles())
     -- The DTS call after the refresh was signed with the new credential.
     local log = em.requests()
     assert.equal(log[#log - 1].issued_access_key_id, log[#log].access_key_id)
     clock.now = nil
-    ok(c)
+    works(c)
     assert.equal(2, assume_roles())
   end)
 
   it("goes on with the old credential while a refresh fails and it has more than 60 s, warning", function()
     local clock = {}
     local c, warnings = role_client(clock)
-    ok(c)
+    works(c)
     local first = em.requests()[2].access_key_id
     local e = c.credentials.state().expiration
     assert(em.set_faults{ { kind = "no_permission", action = "AssumeRole" } })
     clock.now = e - 899
-    ok(c)
+    works(c)
     assert.equal(2, assume_roles())
     assert.equal(1, #warnings)
     assert.matches("STS AssumeRole at " .. em.sts_endpoint .. ": refresh failed, going on with the "
@@ -82,10 +82,10 @@ describe("credential refresh", function()
     local log = em.requests()
     assert.equal(first, log[#log].access_key_id)
     -- Not asked again on every call: the next try waits a little.
-    ok(c)
+    works(c)
     assert.equal(2, assume_roles())
     clock.now = e - 890
-    ok(c)
+    works(c)
     assert.equal(3, assume_roles())
     assert.equal(2, #warnings)
     -- With a minute left, the failure is the call's error; nothing sent.
@@ -97,7 +97,7 @@ describe("credential refresh", function()
     assert.equal(0, creds.count(em, "ModifyDtsJob"))
     -- STS works again: so does the client.
     assert(em.set_faults{})
-    ok(c)
+    works(c)
     for _, w in ipairs(warnings) do creds.secret_free(w, { em.access_key_secret }) end
   end)
 
@@ -132,7 +132,7 @@ describe("credential refresh", function()
 
   it("refreshes, signs again and retries once under the same ClientToken when DTS says the token expired", function()
     local c = role_client({})
-    ok(c)
+    works(c)
     em.clear_log()
     assert(em.set_faults{ { kind = "expired_token", action = "ModifyDtsJob", times = 1 } })
     local res, err = c:modify_dts_job{ DtsInstanceId = "dtsdemoinstance01", DbList = DBLIST }
@@ -148,7 +148,7 @@ describe("credential refresh", function()
 
   it("gives up with kind credentials when the fresh token is refused too", function()
     local c = role_client({})
-    ok(c)
+    works(c)
     em.clear_log()
     assert(em.set_faults{ { kind = "expired_token", action = "ModifyDtsJob" } })
     local res, err = c:modify_dts_job{ DtsInstanceId = "dtsdemoinstance01", DbList = DBLIST }
@@ -182,25 +182,26 @@ describe("credential refresh", function()
       local clock = {}
       local c = creds.client(short, { credentials = { type = "credentials_uri",
         credentials_uri = short.credentials_uri, clock = function() return clock.now or os.time() end } })
-      ok(c)
+      works(c)
       local st = c.credentials.state()
       clock.now = st.stale_at - 1
-      ok(c)
+      works(c)
       assert.equal(1, creds.count(short, "CredentialsURI"))
       assert.is_true(st.expiration - st.stale_at >= 299 and st.expiration - st.stale_at <= 301)
       clock.now = st.stale_at
-      ok(c)
+      works(c)
       assert.equal(2, creds.count(short, "CredentialsURI"))
     end)
 
     it("one that expired already is an error, and the next call fetches again", function()
-      local c = creds.client(dead, { credentials = { type = "credentials_uri", credentials_uri = dead.credentials_uri } })
+      local c = creds.client(dead, { credentials = { type = "credentials_uri",
+        credentials_uri = dead.credentials_uri } })
       local res, err = creds.describe(c)
       assert.is_nil(res)
       assert.equal("credentials", err.kind)
       assert.matches("credentials URI " .. dead.credentials_uri .. ": the credential it gave expired already",
         err.message, 1, true)
-      ok(c)
+      works(c)
       assert.equal(2, creds.count(dead, "CredentialsURI"))
     end)
   end)
@@ -238,6 +239,7 @@ describe("credential refresh", function()
       assert.is_true(ok)
       assert.equal("STS.id1", c.access_key_id)
       _, ok, c = coroutine.resume(first)
+      assert.is_true(ok)
       assert.equal("STS.id2", c.access_key_id)
       assert.equal(2, fetches)
     end)

@@ -390,7 +390,8 @@ describe("credential sources against the emulator", function()
 
       it("v2-only with a token that cannot be had: the GET without it is refused", function()
         assert(v2.set_faults{ { kind = "error", action = "MetadataToken" } })
-        local c = creds.client(v2, { credentials = { type = "ecs_ram_role", metadata_endpoint = v2.metadata_endpoint } })
+        local c = creds.client(v2, { credentials = { type = "ecs_ram_role",
+          metadata_endpoint = v2.metadata_endpoint } })
         local _, err = creds.describe(c)
         assert(v2.set_faults{})
         assert.equal("credentials", err.kind)
@@ -408,7 +409,8 @@ describe("credential sources against the emulator", function()
 
       it("v1-only with IMDSv1 disabled: an error that says so", function()
         for _, c in ipairs{
-          creds.client(v1, {}, { DTS_METADATA_ENDPOINT = v1.metadata_endpoint, ALIBABA_CLOUD_IMDSV1_DISABLED = "true" }),
+          creds.client(v1, {}, { DTS_METADATA_ENDPOINT = v1.metadata_endpoint,
+            ALIBABA_CLOUD_IMDSV1_DISABLED = "true" }),
           creds.client(v1, { credentials = { type = "ecs_ram_role", disable_imdsv1 = true,
             metadata_endpoint = v1.metadata_endpoint } }),
         } do
@@ -423,7 +425,8 @@ describe("credential sources against the emulator", function()
   describe("the credentials URI", function()
     it("from ALIBABA_CLOUD_CREDENTIALS_URI, its query string kept", function()
       local info = works(creds.client(em, {}, { ALIBABA_CLOUD_CREDENTIALS_URI = em.credentials_uri .. "?token=abc" }))
-      assert.same({ "credentials URI", "CredentialsURI", em.credentials_uri }, { info.source, info.mode, info.credentials_uri })
+      assert.same({ "credentials URI", "CredentialsURI", em.credentials_uri },
+        { info.source, info.mode, info.credentials_uri })
       assert.equal("CredentialsURI,DescribeDtsJobDetail", actions())
     end)
   end)
