@@ -386,6 +386,22 @@ function credentials.describe(provider)
   return { source = "provider object" }
 end
 
+-- The README's table of explicit providers, from TYPES (spec/05-client/
+-- readme_spec.lua keeps the two in step).
+function credentials.markdown()
+  local lines = { "| `type` | fields (**required**) | |", "|---|---|---|" }
+  for _, t in ipairs(TYPE_NAMES) do
+    local def, fs = TYPES[t], {}
+    for _, k in ipairs(sorted_keys(def.fields)) do
+      if k ~= "clock" then
+        fs[#fs + 1] = def.fields[k].required and ("**`" .. k .. "`**") or ("`" .. k .. "`")
+      end
+    end
+    lines[#lines + 1] = ("| `%s` | %s | %s |"):format(t, table.concat(fs, ", "), def.doc)
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
 credentials.validate = creds.validate
 credentials.mask = creds.mask
 credentials.static = function(id, secret, token) return static.new(id, secret, token) end
