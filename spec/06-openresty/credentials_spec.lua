@@ -111,6 +111,27 @@ describe("credentials in nginx", function()
         if e.action == "DescribeDtsJobDetail" then assert.equal(id, e.access_key_id) end
       end
     end)
+
+    it("assumes a role over cosockets, through the client's transport", function()
+      em.clear_log()
+      assert.equal(200, (s.post("/c/setup", { options = { sts_endpoint = em.sts_endpoint,
+        credentials = { type = "ram_role_arn", access_key_id = em.access_key_id,
+          access_key_secret = em.access_key_secret, role_arn = em.role_arn } } })))
+      local _, out = s.get("/c/call")
+      assert(out.ok, out.err and out.err.message)
+      local log = em.requests()
+      assert.same({ "AssumeRole", "DescribeDtsJobDetail" }, { log[1].action, log[2].action })
+      assert.equal(log[1].issued_access_key_id, log[2].access_key_id)
+    end)
+
+    it("writes the stale fallback's warning to the error log", function()
+      assert(em.set_faults{ { kind = "error", action = "CredentialsURI", every = 2 } })
+      local _, out = s.get("/c/stale?uri=" .. em.credentials_uri)
+      assert(out.ok, out.err and out.err.message)
+      assert.matches("lua-dts: credentials URI " .. em.credentials_uri .. ": refresh failed, going on "
+        .. "with the current credential", s.error_log(), 1, true)
+      assert.not_matches(em.access_key_secret, s.error_log(), 1, true)
+    end)
   end)
 
   describe("two workers and a lua_shared_dict", function()

@@ -9,6 +9,8 @@
 --                   DescribeDtsJobDetail: { ok, worker } or { err }
 --   GET  /c/init    the same with the client made in init_by_lua
 --   GET  /c/results what the call from init_worker returned
+--   GET  /c/stale?uri=  a credentials URI credential, then a call once it
+--                   is stale (the clock moved on)
 --   POST /c/go      { options, n }: every worker (a timer in each watches
 --                   the lua_shared_dict) makes n calls at once, each with
 --                   a new client; GET /c/bursts: what each worker got
@@ -106,6 +108,19 @@ handlers["/c/results"] = function()
     if key:match("^init_worker:") then out[#out + 1] = cjson.decode(ngx.shared.dts_results:get(key)) end
   end
   reply(out)
+end
+
+-- A stale credential whose refresh fails: the warning goes to the error
+-- log by default.  The clock is the handler's; the emulator refuses the
+-- second fetch (a fault rule with every = 2).
+handlers["/c/stale"] = function()
+  local now
+  local c = assert(require("dts").new(base{ credentials = { type = "credentials_uri",
+    credentials_uri = ngx.var.arg_uri, clock = function() return now or ngx.now() end } }))
+  local res, err = c:describe_dts_job_detail(PARAMS)
+  if not res then return reply(outcome(res, err)) end
+  now = c.credentials.state().expiration - 899
+  reply(outcome(c:describe_dts_job_detail(PARAMS)))
 end
 
 handlers["/c/go"] = function()
