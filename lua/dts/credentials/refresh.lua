@@ -277,7 +277,8 @@ end
 --   key       refresh.key(...): shares the cache per worker in nginx and
 --             names it in the shared_dict
 --   describe  -> { source, mode, type, where } for `dts credentials`
---   ctx       clock, on_warning, shared_dict (the client's)
+--   ctx       clock, on_warning, shared_dict (the client's; in nginx the
+--             first client's serve every client that shares the cache)
 function refresh.new(o)
   local ctx = o.ctx or {}
   local nginx = in_nginx()
