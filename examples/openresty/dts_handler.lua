@@ -19,8 +19,8 @@
 --                         "Table": {"orders": {"name": "orders", "all": true}}}}}'
 --
 -- Configuration comes from the environment, which nginx passes on only for
--- the names its `env` directives list: ALIBABA_CLOUD_ACCESS_KEY_ID,
--- ALIBABA_CLOUD_ACCESS_KEY_SECRET (ALIBABA_CLOUD_SECURITY_TOKEN),
+-- the names its `env` directives list: the credentials chain's (keys,
+-- OIDC, profile, the ECS RAM role, ...: see nginx.conf),
 -- ALIBABA_CLOUD_REGION_ID, and optionally DTS_ENDPOINT (host[:port]),
 -- DTS_CONNECT_ADDRESS (the IP address to connect to, the endpoint's host
 -- name still being checked in its certificate) and DTS_QUEUE_INTERVAL
@@ -33,8 +33,11 @@ local _M = {}
 local QUEUE = "dts_queue"   -- the lua_shared_dict of nginx.conf
 local KEEP = 24 * 3600      -- how long a ticket's outcome is kept
 
--- One client per worker, made in init_worker: dts.new does no I/O, so it
--- may run there; calls may not (they need a cosocket phase).
+-- One client per worker, made in init_worker: dts.new reads the
+-- environment and the credential files but does no network I/O, so it may
+-- run there; calls may not (they need a cosocket phase).  Session
+-- credentials are fetched at the first call, once per worker, and shared
+-- by the workers through the lua_shared_dict.
 local client, client_err
 
 local function env(name)

@@ -28,6 +28,10 @@ local OPTIONS = {
   transport = "any", connect_address = "string", insecure_host = "string",
   user_agent = "string", max_response_size = "number", debug = "boolean",
   shared_dict = "string", wait_modifying = "number",
+  -- Credentials (issue 12, dts.credentials): the default chain's profile,
+  -- where STS and instance metadata are, and the refresh warning hook.
+  profile = "string", sts_endpoint = "string", sts_region = "string",
+  metadata_endpoint = "string", on_warning = "function",
 }
 
 local function option_names()
@@ -82,7 +86,7 @@ local function check_options(opts)
     return nil, errors.invalid("wait_modifying", "expected seconds >= 0, got %s",
       tostring(opts.wait_modifying))
   end
-  return true
+  return credentials.check_options(opts)
 end
 
 -- The region from the options or the environment (empty there: unset), or
@@ -134,12 +138,28 @@ function client.new(opts, getenv)
   local region
   ok, region = region_of(opts, getenv)
   if not ok then return nil, region end
-  local provider
-  provider, err = credentials.resolve(opts, getenv)
-  if not provider then return nil, err end
+  local settings = transport_settings(opts)
   local transport
-  transport, err = transports.choose(opts, transport_settings(opts))
+  transport, err = transports.choose(opts, settings)
   if not transport then return nil, err end
+  local policy = retry.policy(opts.retries)
+  local provider
+  provider, err = credentials.resolve(opts, getenv, credentials.context{
+    getenv = getenv, profile = opts.profile, sts_endpoint = opts.sts_endpoint,
+    sts_region = opts.sts_region, metadata_endpoint = opts.metadata_endpoint,
+    on_warning = opts.on_warning, shared_dict = opts.shared_dict,
+    connect_timeout = opts.connect_timeout, timeout = opts.timeout, retries = policy,
+    -- The client's own transport settings, plain http allowed for instance
+    -- metadata (STS URLs are always https://); a transport object is shared.
+    make_transport = function()
+      if type(opts.transport) == "table" then return opts.transport end
+      local s2 = {}
+      for k, v in pairs(settings) do s2[k] = v end
+      s2.allow_http = true
+      return transports.choose(opts, s2)
+    end,
+  })
+  if not provider then return nil, err end
   local host, name = opts.endpoint, "endpoint"
   if not host and (getenv("ALIBABA_CLOUD_ENDPOINT") or "") ~= "" then
     host, name = getenv("ALIBABA_CLOUD_ENDPOINT"), "ALIBABA_CLOUD_ENDPOINT"
@@ -153,7 +173,7 @@ function client.new(opts, getenv)
     scheme = opts.signature or "v3",
     credentials = provider,
     transport = transport,
-    retries = retry.policy(opts.retries),
+    retries = policy,
     connect_timeout = opts.connect_timeout,
     timeout = opts.timeout,
     debug = opts.debug or false,
@@ -244,11 +264,10 @@ local function explain_signature(self, err, signed, raw)
   return err
 end
 
+-- Providers check a credential once, when it arrives: nothing per call here.
 local function send(self, req)
   local ok, creds = self.credentials.get()
   if not ok then return nil, creds end
-  local valid, cerr = credentials.validate(creds)
-  if not valid then return nil, cerr end
   req.secrets = secrets_of(creds) -- what client:call redacts from errors
   last_secrets[self] = req.secrets
   local signed, err = sign(self, req, creds)
@@ -355,6 +374,17 @@ local function submitted(req, err)
   return err
 end
 
+-- An STS token the service calls expired: the provider drops it (when it
+-- can fetch another), and the call is signed again and sent at once, once,
+-- under the same ClientToken (issue 12).  A second refusal is the error.
+local function expired_token(self, req, err)
+  if req.refreshed or err.bare_code ~= "InvalidSecurityToken.Expired" then return false end
+  local invalidate = self.credentials.invalidate
+  if not invalidate or not invalidate() then return false end
+  req.refreshed = true
+  return true
+end
+
 function client:call(action, params, opts)
   if getmetatable(self) ~= client then
     error("use client:" .. tostring(action) .. "{...} (with a colon)", 3)
@@ -386,11 +416,13 @@ function client:call(action, params, opts)
     errors.redact_fields(err, req.secrets)
     err.attempts = req.sent -- requests that went out: 0 when nothing was sent
     local again = retry.retryable(err) and attempt < policy.max_attempts
+    local refreshed = not again and expired_token(self, req, err)
+    if refreshed then again = true end
     if not again and retry.is_modifying(err) and deadline and os.time() < deadline then
       again = true
     end
     if not again then return nil, submitted(req, err) end
-    local delay = retry.delay(policy, math.min(attempt, 10))
+    local delay = refreshed and 0 or retry.delay(policy, math.min(attempt, 10))
     if deadline and retry.is_modifying(err) then
       delay = math.min(math.max(delay, policy.base_delay), deadline - os.time())
     end

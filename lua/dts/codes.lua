@@ -83,6 +83,15 @@ local codes = {
   ["ModifyDenied.JobStatusNotRunning"] = { status = 403,
     message = "The objects of a job can be modified only while it is running or failed "
       .. "in the incremental stage; it is %s." },
+
+  -- STS, for the emulator's AssumeRole (credentials.md 3.1, help.aliyun.com
+  -- 42775); messages unverified.
+  ["NoPermission"] = { status = 403,
+    message = "You are not authorized to do this action. You should be authorized by RAM." },
+  ["InvalidParameter.RoleSessionName"] = { status = 400,
+    message = "The parameter RoleSessionName is wrongly formed." },
+  ["InvalidParameter.DurationSeconds"] = { status = 400,
+    message = "The Min/Max value of DurationSeconds is 15min/12hr." },
 }
 
 local M = { codes = codes }

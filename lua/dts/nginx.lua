@@ -22,6 +22,7 @@
 --   lua_package_path, lua_package_cpath   searched after the project's lua/
 --   env = { "NAME", ... }                 environment variables for Lua
 --   log_level = "notice"
+--   workers = 1          worker processes
 -- The nginx binary is $DTS_NGINX or /usr/sbin/nginx.
 
 local certs = require "dts.certs"
@@ -37,7 +38,7 @@ local ATTEMPTS = 10
 local CONFIG = [[
 ${user}daemon on;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log ${log_level};
 load_module ${modules}/ndk_http_module.so;
@@ -162,6 +163,7 @@ local function render(opts, server, dir, user)
     user = user,
     prefix = server.prefix,
     log_level = opts.log_level or "notice",
+    workers = tostring(opts.workers or 1),
     modules = MODULES,
     env = table.concat(env, "\n"),
     main = text(opts.main, server),

@@ -68,7 +68,9 @@ describe("dts emulator (the command)", function()
     for _, flag in ipairs({ "--port", "--http", "--access-key-id", "--access-key-secret",
                             "--security-token", "--state", "--modifying-seconds",
                             "--business-errors", "--throttle-every", "--error-every", "--delay",
-                            "--drop-every", "--truncate-every", "--garbage-every", "--after-apply" }) do
+                            "--drop-every", "--truncate-every", "--garbage-every", "--after-apply",
+                            "--lifetime", "--first-lifetime", "--metadata-mode", "--role-name",
+                            "--no-permission-every", "--failure-code-every", "--expired-token-every" }) do
       assert.truthy(out:find(flag, 1, true), flag)
     end
     out, status = sh(LUA .. " bin/dts --help")
@@ -136,6 +138,17 @@ describe("dts emulator (the command)", function()
       body = { DbList = '{"dtstestdata":{"name":"dtstestdata","all":true}}' } }.status)
     local _, lines = read(log_file):gsub("\n", "")
     assert.are.equal(4, lines)
+
+    -- It prints the variables that point each credential source at it.
+    assert.truthy(out:find("ALIBABA_CLOUD_STS_ENDPOINT=" .. em.endpoint, 1, true), out)
+    for _, name in ipairs({ "ALIBABA_CLOUD_CREDENTIALS_URI=http://127.0.0.1:", "ALIBABA_CLOUD_ROLE_ARN=",
+                            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN=", "ALIBABA_CLOUD_OIDC_TOKEN_FILE=" }) do
+      assert.truthy(out:find(name, 1, true), name)
+    end
+    local metadata = out:match("DTS_METADATA_ENDPOINT=(http://127%.0%.0%.1:%d+)")
+    local http = assert(require("dts.curl").new{ proxy = "", allow_http = true })
+    local role = assert(http:request{ url = metadata .. "/latest/meta-data/ram/security-credentials/" })
+    assert.are.same({ 200, "EmulatorEcsRole" }, { role.status, role.body })
 
     interrupt(pid)
     assert.truthy(dts_call.wait_until(function() return not alive(pid) end))

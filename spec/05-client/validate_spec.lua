@@ -178,9 +178,12 @@ describe("dts.new validation", function()
   end)
 
   it("asks for credentials when none are given or found", function()
-    local c, err = dts.new({ region_id = "cn-hangzhou" }, function() return nil end)
+    -- No HOME, no files, no metadata: nothing can even be tried.
+    local env = { ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true" }
+    local c, err = dts.new({ region_id = "cn-hangzhou" }, function(k) return env[k] end)
     assert.is_nil(c)
     assert.are.equal("credentials", err.kind)
+    assert.are.equal("NoCredentials", err.code)
   end)
 
   it("refuses keys with stray whitespace before sending, without printing them", function()

@@ -1,12 +1,13 @@
 -- What every API subcommand of `dts` shares: the common flags, the client
 -- they configure, output (plain words or --json), and exit codes.
 --
--- Exit codes: 0 done; 2 bad input (nothing was sent); 3 the service said
--- no (an API or credentials error); 4 no usable answer (network, timeout,
--- TLS, a broken answer); 5 the change was accepted but is not yet
--- confirmed; 130 / 143 stopped by SIGINT / SIGTERM.  After a change went
--- out, the error line says so (submitted, ClientToken, request, outcome)
--- and ends with the exact command that finishes or resumes the run.
+-- Exit codes: 0 done; 2 bad input (nothing was sent), and no credentials
+-- found at all (code NoCredentials); 3 the service said no (an API or
+-- credentials error); 4 no usable answer (network, timeout, TLS, a broken
+-- answer); 5 the change was accepted but is not yet confirmed; 130 / 143
+-- stopped by SIGINT / SIGTERM.  After a change went out, the error line
+-- says so (submitted, ClientToken, request, outcome) and ends with the
+-- exact command that finishes or resumes the run.
 
 local dts = require "dts"
 local json = require "dts.json"
@@ -26,15 +27,20 @@ common.EXIT_OF = EXIT_OF
 
 local EXIT_OF_SIGNAL = { SIGINT = 130, SIGTERM = 143 }
 
-common.EPILOG = "Exit status: 0 done, 2 bad input (nothing sent), 3 the service refused "
-  .. "(API or credentials error), 4 no usable answer (network, timeout, TLS, broken answer), "
-  .. "5 accepted but not yet confirmed, 130/143 stopped by SIGINT/SIGTERM. "
-  .. "Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, "
-  .. "ALIBABA_CLOUD_SECURITY_TOKEN, or --profile (aliyun CLI config)."
+common.EPILOG = "Exit status: 0 done, 2 bad input or no credentials found (nothing sent), "
+  .. "3 the service refused (API or credentials error), 4 no usable answer (network, timeout, "
+  .. "TLS, broken answer), 5 accepted but not yet confirmed, 130/143 stopped by SIGINT/SIGTERM. "
+  .. "Credentials: --profile or ALIBABA_CLOUD_PROFILE (an aliyun CLI profile, any mode), else "
+  .. "the default chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET(/_SECURITY_TOKEN), OIDC, "
+  .. "~/.aliyun/config.json, ~/.alibabacloud/credentials.ini, the ECS RAM role, "
+  .. "ALIBABA_CLOUD_CREDENTIALS_URI (`dts credentials` shows which answers)."
+
+common.PROFILE_HELP = "aliyun CLI profile to take credentials and region from "
+  .. "(~/.aliyun/config.json or ALIBABA_CLOUD_CONFIG_FILE; modes AK, StsToken, RamRoleArn, "
+  .. "EcsRamRole, OIDC, ChainableRamRoleArn, CredentialsURI; default ALIBABA_CLOUD_PROFILE)."
 
 function common.add_flags(cmd)
-  cmd:option("--profile", "aliyun CLI profile to take credentials and region from "
-    .. "(~/.aliyun/config.json, AK or StsToken mode).")
+  cmd:option("--profile", common.PROFILE_HELP)
     :argname("<name>")
   cmd:option("--region", "Region of the DTS instance (default: ALIBABA_CLOUD_REGION_ID).")
     :argname("<region>")
@@ -57,11 +63,19 @@ function common.client(args)
     region_id = args.region, endpoint = args.endpoint, ca_file = args.ca_file,
     signature = args.signature, timeout = args.timeout,
   }
-  if args.profile then
-    local provider, region = credentials.from_profile(args.profile)
-    if not provider then return nil, region end
-    opts.credentials = provider
-    opts.region_id = opts.region_id or region
+  -- As in the aliyun CLI: a profile named by the flag or by
+  -- ALIBABA_CLOUD_PROFILE is used, and must exist (the libraries' chain
+  -- would let environment keys win and skip a missing one).
+  local profile = args.profile
+  if profile == nil and (os.getenv("ALIBABA_CLOUD_PROFILE") or "") ~= "" then
+    profile = os.getenv("ALIBABA_CLOUD_PROFILE")
+  end
+  if profile then
+    opts.credentials = { type = "profile", name = profile }
+    if not opts.region_id then
+      local found, region = credentials.from_profile(profile)
+      if found then opts.region_id = region end
+    end
   end
   return dts.new(opts)
 end
@@ -120,6 +134,8 @@ function common.command_line(args, with)
 end
 
 function common.exit_code(err)
+  -- No source gave keys: nothing was sent, as with bad input.
+  if err.kind == "credentials" and err.code == "NoCredentials" then return 2 end
   return EXIT_OF_SIGNAL[err.signal] or EXIT_OF[err.kind] or 1
 end
 
@@ -135,7 +151,7 @@ function common.fail(args, command, err, again)
       retryable = err.retryable, attempts = err.attempts, submitted = err.submitted,
       client_token = err.client_token, outcome = err.outcome, signal = err.signal,
       batch = err.batch, batches = err.batches, done = err.done, total = err.total,
-      resume = resume or nil } })
+      sources = err.sources, resume = resume or nil } })
   end
   io.stderr:write("dts ", command, ": ", tostring(err),
     resume and ("; " .. step .. ": " .. resume) or "", "\n")

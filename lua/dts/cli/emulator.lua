@@ -42,8 +42,32 @@ function M.add(parser)
   number("--truncate-every", "<n>", "Cut the JSON body of every n-th answer in half.")
   number("--garbage-every", "<n>", "Answer every n-th request with an HTML page.")
   cmd:flag("--after-apply", "Faults strike after the request was applied (its answer is lost).")
-  cmd:option("--fault-action", "Faults strike this action only, e.g. ModifyDtsJob.")
+  cmd:option("--fault-action", "Faults strike this action only, e.g. ModifyDtsJob, or a "
+    .. "credential endpoint's: AssumeRole, AssumeRoleWithOIDC, MetadataToken, MetadataRoleName, "
+    .. "MetadataCredentials, CredentialsURI (e.g. --delay 2 --fault-action MetadataCredentials: "
+    .. "a metadata timeout).")
     :argname("<action>")
+  -- The credential endpoints (STS, instance metadata, credentials URI).
+  number("--lifetime", "<s>", "Seconds a credential from STS, metadata or the URI lives "
+    .. "(default: STS's DurationSeconds, else 3600).")
+  number("--first-lifetime", "<s>", "The first credential of each source lives this long "
+    .. "(a short one makes clients refresh soon).")
+  cmd:option("--role-name", "The instance's RAM role on the metadata service.")
+    :argname("<name>")
+  cmd:option("--oidc-token", "The OIDC token STS accepts (default: the test one, in the "
+    .. "printed token file).")
+    :argname("<token>")
+  cmd:option("--metadata-mode", "IMDS versions served: both (default), v2_only, v1_only.")
+    :choices({ "both", "v2_only", "v1_only" }):argname("<mode>")
+  number("--metadata-port", "<n>", "Port of instance metadata and the credentials URI "
+    .. "(plain HTTP on 127.0.0.1; default: a free one).")
+  number("--expired-token-every", "<n>", "Answer every n-th DTS request with "
+    .. "InvalidSecurityToken.Expired.")
+  number("--no-permission-every", "<n>", "Answer every n-th STS request with 403 NoPermission.")
+  number("--failure-code-every", "<n>", "Every n-th metadata or credentials URI credential "
+    .. "comes with Code \"Failure\".")
+  number("--bad-expiration-every", "<n>", "Every n-th credential handed out has an "
+    .. "Expiration that is not a time.")
   return cmd
 end
 
@@ -52,6 +76,10 @@ local function options(args)
     throttle_every = args.throttle_every, error_every = args.error_every,
     delay = args.delay, delay_every = args.delay_every, drop_every = args.drop_every,
     truncate_every = args.truncate_every, garbage_every = args.garbage_every,
+    expired_token_every = args.expired_token_every,
+    no_permission_every = args.no_permission_every,
+    failure_code_every = args.failure_code_every,
+    bad_expiration_every = args.bad_expiration_every,
   }
   if next(faults) ~= nil then
     faults.after_apply = args.after_apply or nil
@@ -64,6 +92,9 @@ local function options(args)
     state = args.state, modifying_seconds = args.modifying_seconds,
     business_errors = args.business_errors, dts_msg_prefix = args.dts_msg_prefix or nil,
     time_window = args.time_window, faults = faults,
+    lifetime = args.lifetime, first_lifetime = args.first_lifetime,
+    role_name = args.role_name, oidc_token = args.oidc_token,
+    metadata_mode = args.metadata_mode, metadata_port = args.metadata_port,
   }
 end
 
@@ -96,6 +127,13 @@ local function print_banner(em, args)
     lines[#lines + 1] = "  security token:     (as given)"
   end
   lines[#lines + 1] = "  request log:        " .. em.log_file
+  -- Every credential source of a client's chain, pointed here (the role's
+  -- STS credentials work with this emulator only).
+  lines[#lines + 1] = "  credential sources (export what a client should use):"
+  for _, kv in ipairs(em.credentials_env()) do
+    lines[#lines + 1] = ("    %s=%s"):format(kv[1], kv[2])
+  end
+  lines[#lines + 1] = "    (instance metadata role: " .. em.role_name .. ")"
   for _, job in ipairs(em.state() or {}) do
     lines[#lines + 1] = ("  job:                %s (instance %s, %s)"):format(
       job.DtsJobId, job.DtsInstanceId, job.Status)

@@ -9,20 +9,51 @@
 --   answer: the change is applied and the answer lost), seconds = S (delay),
 --   status = HTTP status (truncate, garbage; default 200) }
 --
+-- The credential endpoints (dts.emulator.sts, dts.emulator.metadata) have
+-- actions of their own: AssumeRole, AssumeRoleWithOIDC, MetadataToken,
+-- MetadataRoleName, MetadataCredentials, CredentialsURI.  A rule without
+-- `action` strikes DTS requests only, except the kinds made for those
+-- endpoints, which strike where they mean something:
+--   expired_token   DTS answers InvalidSecurityToken.Expired (to test a refresh)
+--   no_permission   STS answers 403 NoPermission
+--   failure_code    metadata and the credentials URI answer Code "Failure"
+--   bad_expiration  a credential's Expiration is not a time
+--
 -- The flags' short form is accepted too and turned into rules:
 --   { throttle_every = N, error_every = N, delay = S, delay_every = N,
 --     drop_every = N, truncate_every = N, garbage_every = N,
+--     expired_token_every = N, no_permission_every = N,
+--     failure_code_every = N, bad_expiration_every = N,
 --     after_apply = bool, action = NAME, times = N }
 
 local reply = require "dts.emulator.reply"
 
 local faults = {}
 
-faults.KINDS = { "throttle", "error", "delay", "drop", "truncate", "garbage" }
+faults.KINDS = { "throttle", "error", "delay", "drop", "truncate", "garbage",
+  "expired_token", "no_permission", "failure_code", "bad_expiration" }
 local KNOWN = {}
 for _, k in ipairs(faults.KINDS) do
   KNOWN[k] = true
 end
+
+local function set(...)
+  local t = {}
+  for i = 1, select("#", ...) do t[select(i, ...)] = true end
+  return t
+end
+
+faults.CREDENTIAL_ACTIONS = set("AssumeRole", "AssumeRoleWithOIDC", "MetadataToken",
+  "MetadataRoleName", "MetadataCredentials", "CredentialsURI")
+-- Where a kind strikes when its rule names no action.
+local SCOPE = {
+  no_permission = set("AssumeRole", "AssumeRoleWithOIDC"),
+  failure_code = set("MetadataCredentials", "CredentialsURI"),
+  bad_expiration = set("AssumeRole", "AssumeRoleWithOIDC", "MetadataCredentials", "CredentialsURI"),
+}
+-- Kinds that change a credential answer (its handler carries them out)
+-- rather than replace it.
+faults.CREDENTIAL_KINDS = set("failure_code", "bad_expiration")
 
 local RULE_FIELDS = {
   kind = "string", every = "number", times = "number", action = "string",
@@ -57,12 +88,17 @@ local function check_rule(r, where)
   if rule.kind == "delay" and not (rule.seconds and rule.seconds >= 0) then
     return nil, where .. ".seconds: a delay needs seconds >= 0"
   end
+  if faults.CREDENTIAL_KINDS[rule.kind] and rule.action and not SCOPE[rule.kind][rule.action] then
+    return nil, where .. ".action: " .. rule.kind .. " changes credential answers only"
+  end
   return rule
 end
 
 local SHORT = {
   throttle_every = "throttle", error_every = "error", drop_every = "drop",
   truncate_every = "truncate", garbage_every = "garbage",
+  expired_token_every = "expired_token", no_permission_every = "no_permission",
+  failure_code_every = "failure_code", bad_expiration_every = "bad_expiration",
 }
 local SHORT_OTHER = { delay = true, delay_every = true, after_apply = true, action = true, times = true }
 
@@ -105,7 +141,9 @@ function faults.normalize(spec)
     end
   end
   for _, short in ipairs({ "throttle_every", "error_every", "drop_every",
-                           "truncate_every", "garbage_every" }) do
+                           "truncate_every", "garbage_every", "expired_token_every",
+                           "no_permission_every", "failure_code_every",
+                           "bad_expiration_every" }) do
     if spec[short] ~= nil then
       local ok, err = add(SHORT[short], { every = spec[short] })
       if not ok then
@@ -124,6 +162,13 @@ function faults.normalize(spec)
   return rules
 end
 
+function faults.applies(rule, action)
+  if rule.action ~= nil then return rule.action == action end
+  local scope = SCOPE[rule.kind]
+  if scope then return scope[action] == true end
+  return not faults.CREDENTIAL_ACTIONS[action]
+end
+
 -- Counters for one set of rules; a new set starts them from zero.
 function faults.new(rules)
   local t = { rules = rules, count = {}, fired = {} }
@@ -138,7 +183,7 @@ end
 function faults:plan(action)
   local before, after = {}, {}
   for i, rule in ipairs(self.rules) do
-    if rule.action == nil or rule.action == action then
+    if faults.applies(rule, action) then
       self.count[i] = self.count[i] + 1
       if self.count[i] % rule.every == 0 and (not rule.times or self.fired[i] < rule.times) then
         self.fired[i] = self.fired[i] + 1
@@ -157,6 +202,10 @@ function faults.answer(rule, answer, request_id)
     return reply.error("Throttling.User", nil, request_id)
   elseif rule.kind == "error" then
     return reply.error("ServiceUnavailable", nil, request_id)
+  elseif rule.kind == "expired_token" then
+    return reply.error("InvalidSecurityToken.Expired", nil, request_id)
+  elseif rule.kind == "no_permission" then
+    return reply.error("NoPermission", nil, request_id)
   elseif rule.kind == "truncate" then
     -- The first half of the answer, or before processing the start of a
     -- success body: either way the caller cannot tell what happened.

@@ -23,9 +23,29 @@
 --   faults                rules, see dts.emulator.faults
 --   time_window = 900     seconds a timestamp may be off, and a nonce kept
 --
+-- It also serves every credential source a client may use (issue 12): STS
+-- AssumeRole and AssumeRoleWithOIDC on the same endpoint (HTTPS), instance
+-- metadata and a credentials URI over plain HTTP on a second port
+-- (dts.emulator.sts, dts.emulator.metadata).  What they hand out, its DTS
+-- side accepts until it expires (dts.emulator.issuer).  Options:
+--   lifetime              seconds a handed-out credential lives (default:
+--                         STS's DurationSeconds, else 3600)
+--   first_lifetime        the first one of each source lives this long
+--                         (a short one makes a client refresh soon; <= 0:
+--                         already expired)
+--   role_name             the instance's RAM role (default EmulatorEcsRole)
+--   oidc_token            the OIDC token STS accepts (default the test one,
+--                         also written to handle.oidc_token_file)
+--   metadata_mode = "both" | "v2_only" | "v1_only"
+--   metadata_port         default: a free one
+--
 -- The handle: url, endpoint, host, port, address, ca_file (nil with http),
 -- access_key_id, access_key_secret, security_token, prefix, log_file,
--- stop(), requests(), clear_log(), set_faults(rules), state(), error_log().
+-- stop(), requests(), clear_log(), set_faults(rules), state(), error_log();
+-- and for credentials: sts_endpoint (= endpoint, nil with http),
+-- metadata_endpoint ("http://127.0.0.1:PORT"), credentials_uri, role_name,
+-- role_arn, oidc_provider_arn, oidc_token_file, credentials_env() (the
+-- variables pointing each source at the emulator, as { name, value }).
 
 local cjson = require "cjson.safe"
 local nginx = require "dts.nginx"
@@ -43,7 +63,15 @@ local emulator = {}
 emulator.TEST_ACCESS_KEY_ID = "LTAIemulatorTestKey"
 emulator.TEST_ACCESS_KEY_SECRET = "emulator-test-secret-not-real"
 
+-- The credential sources' test values: a role ARN and OIDC provider ARN
+-- of a made-up account, a token STS accepts.
+emulator.TEST_ROLE_ARN = "acs:ram::1234567890123456:role/emulator-role"
+emulator.TEST_OIDC_PROVIDER_ARN = "acs:ram::1234567890123456:oidc-provider/emulator"
+emulator.TEST_OIDC_TOKEN = "emulator-oidc-token-not-real"
+emulator.TEST_ROLE_NAME = "EmulatorEcsRole"
+
 local BUSINESS_MODES = { http = true, success_false = true, success_false_string = true }
+local METADATA_MODES = { both = true, v2_only = true, v1_only = true }
 
 -- What nginx refuses by itself (a body over 8 MB, a header line over 16 KB,
 -- a request line it cannot read) is answered by dts.emulator.server.refused
@@ -68,12 +96,25 @@ for _, status in ipairs(REFUSED) do
   SERVER = SERVER .. ("    error_page %d = /.dts-refused/%d;\n"):format(status, status)
 end
 
+-- Instance metadata and the credentials URI: plain HTTP, another port.
+local METADATA_SERVER = [[
+  server {
+    listen 127.0.0.1:%d;
+    server_name localhost;
+    location / {
+      content_by_lua_block { require("dts.emulator.server").handle("metadata") }
+    }
+  }
+]]
+
 local function check_options(opts)
   local types = {
     port = "number", http = "boolean", access_key_id = "string",
     access_key_secret = "string", security_token = "string", expired_token = "boolean",
     modifying_seconds = "number", business_errors = "string", dts_msg_prefix = "boolean",
     faults = "table", time_window = "number",
+    lifetime = "number", first_lifetime = "number", role_name = "string",
+    oidc_token = "string", metadata_mode = "string", metadata_port = "number",
   }
   for k, v in pairs(opts) do
     if k ~= "state" and not types[k] then
@@ -89,6 +130,18 @@ local function check_options(opts)
   end
   if opts.modifying_seconds and opts.modifying_seconds < 0 then
     return nil, "dts.emulator: option modifying_seconds: must be >= 0"
+  end
+  if opts.metadata_mode and not METADATA_MODES[opts.metadata_mode] then
+    return nil, 'dts.emulator: option metadata_mode: expected "both", "v2_only" or "v1_only"'
+  end
+  if opts.lifetime and (opts.lifetime ~= opts.lifetime or opts.lifetime < 1) then
+    return nil, "dts.emulator: option lifetime: must be >= 1"
+  end
+  if opts.role_name and not opts.role_name:match("^[%w%.@_%-]+$") then
+    return nil, "dts.emulator: option role_name: letters, digits and . @ _ - only"
+  end
+  if opts.oidc_token and (#opts.oidc_token < 4 or #opts.oidc_token > 20000) then
+    return nil, "dts.emulator: option oidc_token: 4 to 20000 characters"
   end
   if (opts.access_key_id == nil) ~= (opts.access_key_secret == nil) then
     return nil, "dts.emulator: give access_key_id and access_key_secret together"
@@ -157,6 +210,11 @@ function emulator.start(opts)
   local server
   server, err = nginx.start{
     tls = not opts.http, port = opts.port, lua_package_cpath = cpath, server = SERVER,
+    -- A new port on each of dts.nginx's attempts, like the main one.
+    http = function(s)
+      s.metadata_port = opts.metadata_port or nginx.random_port()
+      return METADATA_SERVER:format(s.metadata_port)
+    end,
   }
   if not server then
     return nil, err
@@ -172,7 +230,28 @@ function emulator.start(opts)
     access_key_secret = opts.access_key_secret or emulator.TEST_ACCESS_KEY_SECRET,
     security_token = opts.security_token,
     stop = server.stop, error_log = server.error_log,
+    sts_endpoint = not opts.http and ("localhost:" .. server.port) or nil,
+    metadata_endpoint = "http://127.0.0.1:" .. server.metadata_port,
+    role_name = opts.role_name or emulator.TEST_ROLE_NAME,
+    role_arn = emulator.TEST_ROLE_ARN, oidc_provider_arn = emulator.TEST_OIDC_PROVIDER_ARN,
+    oidc_token_file = prefix .. "oidc-token",
   }
+  em.credentials_uri = em.metadata_endpoint .. "/credentials"
+
+  -- What points each credential source of a client's chain at this
+  -- emulator (STS needs HTTPS: without it, no STS endpoint).
+  function em.credentials_env()
+    local env = {}
+    if em.sts_endpoint then
+      env[#env + 1] = { "ALIBABA_CLOUD_STS_ENDPOINT", em.sts_endpoint }
+    end
+    env[#env + 1] = { "DTS_METADATA_ENDPOINT", em.metadata_endpoint }
+    env[#env + 1] = { "ALIBABA_CLOUD_CREDENTIALS_URI", em.credentials_uri }
+    env[#env + 1] = { "ALIBABA_CLOUD_ROLE_ARN", em.role_arn }
+    env[#env + 1] = { "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", em.oidc_provider_arn }
+    env[#env + 1] = { "ALIBABA_CLOUD_OIDC_TOKEN_FILE", em.oidc_token_file }
+    return env
+  end
   local generation = 0
 
   function em.set_faults(spec)
@@ -212,8 +291,14 @@ function emulator.start(opts)
     business_errors = opts.business_errors or "http",
     dts_msg_prefix = opts.dts_msg_prefix or false,
     time_window = opts.time_window or 900,
+    lifetime = opts.lifetime, first_lifetime = opts.first_lifetime,
+    role_name = em.role_name, oidc_token = opts.oidc_token or emulator.TEST_OIDC_TOKEN,
+    metadata_mode = opts.metadata_mode or "both",
   })
   ok, err = write_file(prefix .. "emulator.json", cfg)
+  if ok then
+    ok, err = write_file(em.oidc_token_file, opts.oidc_token or emulator.TEST_OIDC_TOKEN)
+  end
   if ok then
     ok, err = write_file(prefix .. "seed.json", seed)
   end

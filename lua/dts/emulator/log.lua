@@ -1,9 +1,9 @@
 -- The emulator's request log: one JSON object per line, written by the
 -- nginx handler, read back by the handle.  Nothing secret goes in: the
--- signature and STS token parameters are dropped, and the configured secret
--- and token are redacted from every other string of an entry, in every form
--- dts.errors.redact knows (a parameter may carry one percent-encoded, in
--- JSON, ...).
+-- signature, STS token and OIDC token parameters are dropped, and the
+-- configured secret and token are redacted from every other string of an
+-- entry, in every form dts.errors.redact knows (a parameter may carry one
+-- percent-encoded, in JSON, ...).
 --
 -- An entry: time, request_id, action, method, scheme ("v1"/"v3"), verified,
 -- access_key_id, parameters, client_token, code ("OK" or the error code),
@@ -15,7 +15,8 @@ local errors = require "dts.errors"
 
 local log = {}
 
-local DROP = { Signature = true, SecurityToken = true, ["x-acs-security-token"] = true }
+local DROP = { Signature = true, SecurityToken = true, ["x-acs-security-token"] = true,
+  OIDCToken = true }
 
 -- A copy of the parameters fit for the log.
 function log.redact(params, secrets)

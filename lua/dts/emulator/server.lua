@@ -1,5 +1,7 @@
 -- The emulator inside nginx (content_by_lua, one worker): reads the request,
--- lets the fault rules act, runs dts.emulator.service, logs, answers.  Its
+-- lets the fault rules act, runs dts.emulator.service (or dts.emulator.sts
+-- for STS actions on the same endpoint, dts.emulator.metadata on the
+-- metadata port), logs, answers.  Its
 -- files live in nginx's prefix, written by dts.emulator.start:
 --   emulator.json   options (credentials, windows, answer modes)
 --   seed.json       the jobs to start from
@@ -13,9 +15,12 @@ local cjson = require "cjson.safe"
 local core = require "dts.core"
 local errors = require "dts.errors"
 local faults = require "dts.emulator.faults"
+local issuer = require "dts.emulator.issuer"
 local log = require "dts.emulator.log"
+local metadata = require "dts.emulator.metadata"
 local reply = require "dts.emulator.reply"
 local service = require "dts.emulator.service"
+local sts = require "dts.emulator.sts"
 local state = require "dts.emulator.state"
 local sys = require "dts.sys"
 
@@ -51,9 +56,14 @@ local function load()
     assert(m:restore(saved))
     return nil, "state not saved, the change is undone: " .. tostring(why)
   end
+  -- What STS, metadata and the credentials URI hand out, DTS accepts.
+  local iss = issuer.new(cfg)
+  local svc = service.new(cfg, model, commit, iss.keys)
   return {
     prefix = prefix,
-    svc = service.new(cfg, model, commit),
+    svc = svc,
+    sts = sts.new(cfg, iss, svc.nonces),
+    metadata = metadata.new(cfg, iss),
     model = model,
     secrets = { cfg.access_key_secret, cfg.security_token },
     faults_text = nil,
@@ -101,12 +111,15 @@ local function kinds(rules, into)
   return into
 end
 
--- The first rule that replaces or drops the answer; delays are slept here.
-local function act(rules)
+-- The first rule that replaces or drops the answer; delays are slept here,
+-- and the kinds that change a credential answer are collected in mods.
+local function act(rules, mods)
   local breaker
   for _, r in ipairs(rules) do
     if r.kind == "delay" then
       ngx.sleep(r.seconds)
+    elseif faults.CREDENTIAL_KINDS[r.kind] then
+      mods[r.kind] = true
     else
       breaker = breaker or r
     end
@@ -114,34 +127,54 @@ local function act(rules)
   return breaker
 end
 
-local function run(s)
+-- The request, and the service that answers it.
+local function route(s, port)
+  local raw = {
+    method = ngx.req.get_method(), path = ngx.var.uri, args = ngx.var.args,
+    headers = ngx.req.get_headers(0),
+  }
+  if port == "metadata" then
+    return metadata.parse(raw), s.metadata
+  end
+  raw.body = body()
+  local req = service.parse(raw)
+  local action = sts.action_of(req)
+  if action then
+    req.action, req.entry.action, req.entry.service = action, action, "sts"
+    return req, s.sts
+  end
+  return req, s.svc
+end
+
+local function run(s, port)
   refresh_faults(s)
   ngx.update_time()
   local arrived = ngx.now()
   local request_id = reply.request_id(core.nonce())
-  local req = service.parse{
-    method = ngx.req.get_method(), path = ngx.var.uri, args = ngx.var.args,
-    headers = ngx.req.get_headers(0), body = body(),
-  }
+  local req, handler = route(s, port)
+  local mods = {}
   local before, after = s.tracker:plan(req.action)
   local answer, entry
-  local breaker = act(before)
+  local breaker = act(before, mods)
   local struck_before = breaker ~= nil
   if struck_before then
     -- Before processing: nothing verified, nothing applied.
     entry = req.entry
-    entry.parameters = log.redact(req.params, s.secrets)
+    entry.parameters = req.params and log.redact(req.params, s.secrets)
     answer = faults.answer(breaker, nil, request_id) or { status = 444 }
   else
+    for _, r in ipairs(after) do -- these change the answer about to be made
+      if faults.CREDENTIAL_KINDS[r.kind] then mods[r.kind] = true end
+    end
     ngx.update_time()
-    -- The service saves the jobs after every verified call (a
+    -- The DTS service saves the jobs after every verified call (a
     -- DescribeDtsJobDetail moves a status sequence on, so not only applied
     -- calls change what state() shows), or undoes the call.
-    answer, entry = s.svc:handle(req, ngx.now(), request_id)
+    answer, entry = handler:handle(req, ngx.now(), request_id, mods)
     if entry.error then
       ngx.log(ngx.ERR, "dts.emulator: ", errors.redact(entry.error, s.secrets))
     end
-    breaker = act(after)
+    breaker = act(after, {})
     if breaker then
       answer = faults.answer(breaker, answer, request_id) or answer
     end
@@ -184,9 +217,11 @@ function server.refused()
   send(reply.error(REFUSALS[status] or "BadRequest", nil, id), id)
 end
 
--- content_by_lua entry point.  A bug answers InternalError in the
--- service's shape, with the traceback in nginx's error log.
-function server.handle()
+-- content_by_lua entry point (port: nil for the DTS and STS endpoint,
+-- "metadata" for instance metadata and the credentials URI).  A bug
+-- answers InternalError in the service's shape, with the traceback in
+-- nginx's error log.
+function server.handle(port)
   if not loaded then
     local err
     loaded, err = load()
@@ -195,7 +230,7 @@ function server.handle()
       return send(reply.error("InternalError", nil, "00000000-0000-0000-0000-000000000000"), "")
     end
   end
-  local ok, err = xpcall(run, debug.traceback, loaded)
+  local ok, err = xpcall(run, debug.traceback, loaded, port)
   if not ok then
     ngx.log(ngx.ERR, "dts.emulator: ", errors.redact(err, loaded.secrets))
     local id = reply.request_id(core.nonce())

@@ -4,7 +4,7 @@
 -- Pure Lua over dts.core: the nginx handler feeds it what it received, and
 -- specs can drive it without nginx.
 --
---   local svc = service.new(cfg, model [, commit])
+--   local svc = service.new(cfg, model [, commit [, issued]])
 --   local req = service.parse{ method, path, args, headers, body }
 --   local answer, entry = svc:handle(req, now, request_id)
 --
@@ -141,10 +141,14 @@ end
 -- and, when it cannot, puts them back as last saved (the nginx handler
 -- writes state.json); the call is then answered InternalError and nothing
 -- of it is kept, its ClientToken included.
-function service.new(cfg, model, commit)
+-- issued (optional): the STS credentials the emulator handed out, which
+-- it accepts too (dts.emulator.issuer's keys).
+function service.new(cfg, model, commit, issued)
   return setmetatable({ cfg = cfg, model = model, nonces = store(), tokens = store(),
-                        commit = commit }, service)
+                        commit = commit, issued = issued }, service)
 end
+
+service.store = store
 
 local function copy_answer(a)
   return { status = a.status, code = a.code, body = a.body }
@@ -173,7 +177,7 @@ function service:handle(req, now, request_id)
     return fail("InvalidVersion")
   end
 
-  local ok, code, detail, id = verify.check(req, req.scheme, self.cfg, now, self.nonces)
+  local ok, code, detail, id = verify.check(req, req.scheme, self.cfg, now, self.nonces, self.issued)
   if not ok then
     entry.access_key_id = id
     return fail(code, detail)

@@ -60,36 +60,9 @@ function verify.target(req, scheme)
   return p.Action, p.Version
 end
 
-local function is_leap(y)
-  return y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)
-end
-
-local MONTH_DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
-
 -- Seconds since the epoch of "yyyy-MM-ddTHH:mm:ssZ", or nil when the text
 -- is not exactly that (signing.md 2.1: UTC, whole seconds, literal Z).
-function verify.parse_time(ts)
-  if type(ts) ~= "string" then
-    return nil
-  end
-  local y, mo, d, h, mi, s = ts:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$")
-  if not y then
-    return nil
-  end
-  y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
-  local dim = (mo == 2 and is_leap(y)) and 29 or MONTH_DAYS[mo]
-  if not dim or d < 1 or d > dim or h > 23 or mi > 59 or s > 59 then
-    return nil
-  end
-  -- Days from 1970-01-01 (H. Hinnant's days_from_civil).
-  local yy = mo <= 2 and y - 1 or y
-  local era = math.floor(yy / 400)
-  local yoe = yy - era * 400
-  local doy = math.floor((153 * (mo + (mo > 2 and -3 or 9)) + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + h * 3600 + mi * 60 + s
-end
+verify.parse_time = require("dts.time").parse
 
 -- The V1 common parameters, each required (signing.md 2.1).
 local function v1_fields(req)
@@ -178,10 +151,12 @@ local function recompute(req, scheme, f, secret)
 end
 
 -- cfg: { access_key_id, access_key_secret, security_token, expired_token,
--- time_window }; nonces: a store with seen(key, now) and add(key, now, ttl).
--- Returns true and the access key id, or nil, code, detail and the access
--- key id when one was given (for the request log).
-function verify.check(req, scheme, cfg, now, nonces)
+-- time_window }; nonces: a store with seen(key, now) and add(key, now, ttl);
+-- issued (optional): access key id -> { secret, token, expires }, the STS
+-- credentials the emulator handed out (dts.emulator.issuer), good until
+-- they expire.  Returns true and the access key id, or nil, code, detail
+-- and the access key id when one was given (for the request log).
+function verify.check(req, scheme, cfg, now, nonces, issued)
   local f, code, detail
   if scheme == "v1" then
     f, code, detail = v1_fields(req)
@@ -200,8 +175,13 @@ function verify.check(req, scheme, cfg, now, nonces)
   if math.abs(now - when) > window then
     return nil, "InvalidTimeStamp.Expired", nil, id
   end
+  local secret, want, expires = cfg.access_key_secret, cfg.security_token, nil
   if id ~= cfg.access_key_id then
-    return nil, "InvalidAccessKeyId.NotFound", nil, id
+    local key = issued and issued[id]
+    if not key then
+      return nil, "InvalidAccessKeyId.NotFound", nil, id
+    end
+    secret, want, expires = key.secret, key.token, key.expires
   end
   local token = f.token
   if token == "" then
@@ -210,14 +190,14 @@ function verify.check(req, scheme, cfg, now, nonces)
   if token and not token:match(TOKEN_CHARS) then
     return nil, "InvalidSecurityToken.Malformed", nil, id
   end
-  if token ~= cfg.security_token then
+  if token ~= want then
     -- Missing, different, or sent with a key that has none.
     return nil, "InvalidSecurityToken.MismatchWithAccessKey", nil, id
   end
-  if token and cfg.expired_token then
+  if token and (cfg.expired_token or (expires and now >= expires)) then
     return nil, "InvalidSecurityToken.Expired", nil, id
   end
-  local r, err = recompute(req, scheme, f, cfg.access_key_secret)
+  local r, err = recompute(req, scheme, f, secret)
   if not r then
     -- Only what core refuses to canonicalize gets here (e.g. a header
     -- value with a control character).
