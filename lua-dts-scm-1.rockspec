@@ -42,6 +42,7 @@ build = {
     },
     ["dts"] = "lua/dts/init.lua",
     ["dts.certs"] = "lua/dts/certs.lua",
+    ["dts.clock"] = "lua/dts/clock.lua",
     ["dts.cli.add_objects"] = "lua/dts/cli/add_objects.lua",
     ["dts.cli.common"] = "lua/dts/cli/common.lua",
     ["dts.cli.describe"] = "lua/dts/cli/describe.lua",

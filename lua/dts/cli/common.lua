@@ -35,8 +35,12 @@ function common.add_flags(cmd)
   cmd:option("--ca-file", "CA certificates to trust (e.g. the local emulator's).")
     :argname("<file>")
   cmd:option("--signature", "Signature scheme: v3 (default) or v1."):choices({ "v3", "v1" })
-  cmd:option("--timeout", "Seconds to wait for an answer (default 30).")
+  cmd:option("--timeout", "Seconds each API call may take, retries and back-off included "
+    .. "(default 30).")
     :argname("<s>"):convert(tonumber)
+  cmd:option("--retries", "Attempts per API call when an answer is worth retrying "
+    .. "(throttling, 5xx, network; default 4).")
+    :argname("<n>"):convert(tonumber)
   cmd:flag("--dry-run", "Show the request that would be sent (secrets redacted); send nothing.")
   cmd:flag("--json", "Machine-readable output: one JSON document on stdout.")
   cmd:flag("--quiet", "Print nothing but errors.")
@@ -48,6 +52,7 @@ function common.client(args)
   local opts = {
     region_id = args.region, endpoint = args.endpoint, ca_file = args.ca_file,
     signature = args.signature, timeout = args.timeout,
+    retries = args.retries and { max_attempts = args.retries } or nil,
   }
   if args.profile then
     local provider, region = credentials.from_profile(args.profile)
