@@ -1,11 +1,15 @@
--- `dts emulator`: the local DTS endpoint in the foreground.  Prints where it
--- listens, the CA file and the test credentials, then waits; Ctrl-C stops
--- it and removes its files.
+-- `dts emulator`: the local DTS endpoint.  In the foreground it prints where
+-- it listens, the CA file and the test credentials, then waits; Ctrl-C (or
+-- SIGTERM, SIGHUP) stops it and removes its files.  `--print-env` starts it
+-- in the background and prints the environment that points lua-dts at it:
+--
+--   eval "$(dts emulator --print-env)"    # start; scripts and dts now use it
+--   eval "$(dts emulator --stop)"         # stop it, unset the variables
 
 local emulator = require "dts.emulator"
 local sys = require "dts.sys"
 
-local quote, exit_code = sys.quote, sys.exit_code
+local quote, exit_code, run = sys.quote, sys.exit_code, sys.run
 
 local M = {}
 
@@ -44,6 +48,10 @@ function M.add(parser)
   cmd:flag("--after-apply", "Faults strike after the request was applied (its answer is lost).")
   cmd:option("--fault-action", "Faults strike this action only, e.g. ModifyDtsJob.")
     :argname("<action>")
+  cmd:flag("--print-env", "Start in the background and print the shell lines that point lua-dts "
+    .. "and dts at it: eval \"$(dts emulator --print-env)\".")
+  cmd:flag("--stop", "Stop the emulator that --print-env started (DTS_EMULATOR_PID) and print "
+    .. "the lines that unset its variables: eval \"$(dts emulator --stop)\".")
   return cmd
 end
 
@@ -68,19 +76,94 @@ local function options(args)
 end
 
 -- Blocks until Ctrl-C (SIGINT reaches this shell, in our process group,
--- while nginx runs detached) or until nginx exits by itself (status 2).  If
--- this Lua process dies first, the shell stops nginx and cleans up for it.
+-- while the Lua process waiting for it ignores SIGINT) or until nginx exits
+-- by itself (status 2).  Whatever kills the Lua process instead (SIGTERM,
+-- SIGHUP, to it or to its group), dts.nginx's watchdog cleans up after it.
 local WAIT = [[
-nginx=$(cat %s) || exit 2
-lua=$PPID
-while kill -0 "$nginx" 2>/dev/null && kill -0 "$lua" 2>/dev/null; do sleep 0.2; done
-if ! kill -0 "$lua" 2>/dev/null; then
-  kill -TERM "$nginx" 2>/dev/null
-  sleep 0.5
-  rm -rf %s
-fi
+nginx=$(cat %s 2>/dev/null) || exit 2
+while kill -0 "$nginx" 2>/dev/null; do sleep 0.2; done
 exit 2
 ]]
+
+-- What `--print-env` exports, in order: the variables lua-dts and dts read.
+function M.env(em, args)
+  return {
+    { "ALIBABA_CLOUD_ENDPOINT", em.endpoint },
+    { "DTS_CA_FILE", em.ca_file },
+    { "ALIBABA_CLOUD_ACCESS_KEY_ID", em.access_key_id },
+    { "ALIBABA_CLOUD_ACCESS_KEY_SECRET", em.access_key_secret },
+    -- A real token left in the shell would be sent along and refused.
+    { "ALIBABA_CLOUD_SECURITY_TOKEN", args.security_token },
+    { "ALIBABA_CLOUD_REGION_ID", "cn-hangzhou" },
+  }
+end
+
+local MARKER = "# lua-dts nginx watchdog"
+
+-- Is pid a watchdog of dts.nginx (and not whatever took its number)?
+local function is_watchdog(pid)
+  local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
+  if not f then return false end
+  local cmdline = f:read("*a")
+  f:close()
+  return cmdline:find(MARKER, 1, true) ~= nil
+end
+
+local function unset_lines(names)
+  local out = {}
+  for _, name in ipairs(names) do out[#out + 1] = "unset " .. name end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function env_names()
+  local names = {}
+  for _, kv in ipairs(M.env({}, {})) do names[#names + 1] = kv[1] end
+  names[#names + 1] = "DTS_EMULATOR_PID"
+  return names
+end
+
+-- The emulator runs detached; its watchdog is what --stop (or kill)
+-- signals, and it cleans up.
+local function print_env(em, args)
+  local pid = em.watchdog_pid
+  local lines = {}
+  for _, kv in ipairs(M.env(em, args)) do
+    lines[#lines + 1] = kv[2] and ("export %s=%s"):format(kv[1], quote(kv[2])) or ("unset " .. kv[1])
+  end
+  lines[#lines + 1] = "export DTS_EMULATOR_PID=" .. pid
+  lines[#lines + 1] = '# stop it with: eval "$(dts emulator --stop)"'
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+  io.stdout:flush()
+  io.stderr:write(("dts emulator: %s (CA %s), in the background as pid %s; "
+    .. "stop it with: eval \"$(dts emulator --stop)\"\n"):format(em.url, em.ca_file, pid))
+  return 0
+end
+
+-- Signals the watchdog of the emulator --print-env started (it cleans up on
+-- SIGTERM) and waits for it, then prints the lines that unset what
+-- --print-env set.
+local function stop(getenv)
+  local pid = (getenv("DTS_EMULATOR_PID") or ""):match("^%d+$")
+  if not pid then
+    io.stderr:write("dts emulator --stop: DTS_EMULATOR_PID is not set: nothing to stop\n")
+    return 2
+  end
+  io.stdout:write(unset_lines(env_names()))
+  io.stdout:flush()
+  if not is_watchdog(pid) then
+    io.stderr:write("dts emulator --stop: no emulator runs as pid ", pid, " (stopped already?)\n")
+    return 1
+  end
+  -- Gone once its command line is (a zombie's is empty).
+  run(("kill -TERM %s; for i in $(seq 200); do grep -qa %s /proc/%s/cmdline 2>/dev/null || exit 0; "
+    .. "sleep 0.05; done"):format(pid, quote(MARKER), pid))
+  if is_watchdog(pid) then
+    io.stderr:write("dts emulator --stop: pid ", pid, " did not stop\n")
+    return 1
+  end
+  io.stderr:write("dts emulator: stopped\n")
+  return 0
+end
 
 local function print_banner(em, args)
   local lines = {
@@ -105,15 +188,23 @@ local function print_banner(em, args)
   io.stdout:flush()
 end
 
-function M.run(args)
-  local em, err = emulator.start(options(args))
+function M.run(args, getenv)
+  getenv = getenv or os.getenv
+  if args.stop then return stop(getenv) end
+  if args.print_env and args.http then
+    io.stderr:write("dts emulator: --print-env needs HTTPS (lua-dts takes no protocol from the environment)\n")
+    return 2
+  end
+  local opts = options(args)
+  opts.detach = args.print_env or nil
+  local em, err = emulator.start(opts)
   if not em then
     io.stderr:write("dts emulator: ", (tostring(err):gsub("^dts%.emulator: ", "")), "\n")
     return 1
   end
+  if args.print_env then return print_env(em, args) end
   print_banner(em, args)
-  local code = exit_code(os.execute(WAIT:format(quote(em.prefix .. "/nginx.pid"),
-                                                quote(em.prefix))))
+  local code = exit_code(os.execute(WAIT:format(quote(em.prefix .. "/nginx.pid"))))
   em.stop()
   if code == 2 then
     io.stderr:write("dts emulator: nginx exited on its own\n", em.error_log(), "\n")
@@ -121,7 +212,7 @@ function M.run(args)
   end
   io.stdout:write("dts emulator: stopped\n")
   io.stdout:flush()
-  return 0
+  return code or 130
 end
 
 return M

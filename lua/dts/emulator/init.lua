@@ -22,10 +22,14 @@
 --   dts_msg_prefix = false   business error codes as "DTS.Msg.<code>"
 --   faults                rules, see dts.emulator.faults
 --   time_window = 900     seconds a timestamp may be off, and a nonce kept
+--   detach = false        outlive this process (dts.nginx); stop it with
+--                         stop() or kill -TERM watchdog_pid
 --
 -- The handle: url, endpoint, host, port, address, ca_file (nil with http),
--- access_key_id, access_key_secret, security_token, prefix, log_file,
--- stop(), requests(), clear_log(), set_faults(rules), state(), error_log().
+-- access_key_id, access_key_secret, security_token, root (the temporary
+-- directory: the CA certificate, and nginx's private prefix), prefix, log_file,
+-- watchdog_pid, stop(), requests(), clear_log(), set_faults(rules), state(),
+-- error_log().
 
 local cjson = require "cjson.safe"
 local nginx = require "dts.nginx"
@@ -57,7 +61,7 @@ local function check_options(opts)
     port = "number", http = "boolean", access_key_id = "string",
     access_key_secret = "string", security_token = "string", expired_token = "boolean",
     modifying_seconds = "number", business_errors = "string", dts_msg_prefix = "boolean",
-    faults = "table", time_window = "number",
+    faults = "table", time_window = "number", detach = "boolean",
   }
   for k, v in pairs(opts) do
     if k ~= "state" and not types[k] then
@@ -129,6 +133,7 @@ function emulator.start(opts)
   local server
   server, err = nginx.start{
     tls = not opts.http, port = opts.port, lua_package_cpath = cpath, server = SERVER,
+    detach = opts.detach,
   }
   if not server then
     return nil, err
@@ -138,7 +143,8 @@ function emulator.start(opts)
   local em = {
     url = server.url, endpoint = "localhost:" .. server.port,
     host = server.host, port = server.port, address = server.address,
-    ca_file = server.ca_file, prefix = server.prefix,
+    ca_file = server.ca_file, root = server.root, prefix = server.prefix,
+    watchdog_pid = server.watchdog_pid,
     log_file = prefix .. "requests.jsonl",
     access_key_id = opts.access_key_id or emulator.TEST_ACCESS_KEY_ID,
     access_key_secret = opts.access_key_secret or emulator.TEST_ACCESS_KEY_SECRET,
