@@ -78,6 +78,31 @@ describe("dts emulator (the command)", function()
     assert.truthy(out:find("emulator", 1, true))
   end)
 
+  it("starts from a --state file, a job seeded as Modifying included", function()
+    local state = os.tmpname()
+    local f = assert(io.open(state, "wb"))
+    f:write('{"jobs": [{"DtsJobId": "busyjob", "DtsInstanceId": "busyinst", "Status": "Modifying"}]}')
+    f:close()
+    local out, status = sh("timeout 20 " .. LUA .. " bin/dts emulator --print-env --state " .. state
+      .. " --modifying-seconds 30")
+    os.remove(state)
+    assert.are.equal(0, status, out)
+    local em = {
+      url = "https://" .. out:match("ALIBABA_CLOUD_ENDPOINT='([^']+)'"),
+      endpoint = out:match("ALIBABA_CLOUD_ENDPOINT='([^']+)'"),
+      ca_file = out:match("DTS_CA_FILE='([^']+)'"),
+      access_key_id = out:match("ALIBABA_CLOUD_ACCESS_KEY_ID='([^']+)'"),
+      access_key_secret = out:match("ALIBABA_CLOUD_ACCESS_KEY_SECRET='([^']+)'"),
+    }
+    local watchdog = out:match("DTS_EMULATOR_PID=(%d+)")
+    finally(function() sh("DTS_EMULATOR_PID=" .. watchdog .. " " .. LUA .. " bin/dts emulator --stop") end)
+    local res = dts_call.new(em):ok{ action = "DescribeDtsJobDetail", query = { DtsJobId = "busyjob" } }
+    assert.are.equal("Modifying", res.json.Status)
+    res = dts_call.new(em):call{ action = "ModifyDtsJob", query = { DtsInstanceId = "busyinst" },
+      body = { DbList = '{"d":{"name":"d","all":true}}' } }
+    assert.are.equal("OperationDenied.JobStatusModifying", res.json.Code)
+  end)
+
   it("refuses bad flags and states with a non-zero status", function()
     local _, status = sh(LUA .. " bin/dts emulator --port nope")
     assert.are_not.equal(0, status)

@@ -86,7 +86,7 @@ end
 
 -- The seed as JSON text, checked here so a bad state file is the caller's
 -- error and not a failing server.
-local function seed_text(spec)
+local function seed_text(spec, modifying_seconds)
   local text = spec
   if type(spec) == "string" then
     local err
@@ -102,7 +102,8 @@ local function seed_text(spec)
   elseif spec ~= nil then
     return nil, "dts.emulator: option state: expected a file name or a table"
   end
-  local model, err = state.new(text)
+  -- A job seeded as Modifying starts its change window now.
+  local model, err = state.new(text, { now = os.time(), modifying_seconds = modifying_seconds })
   if not model then
     return nil, "dts.emulator: " .. err
   end
@@ -116,7 +117,7 @@ function emulator.start(opts)
     return nil, err
   end
   local seed
-  seed, err = seed_text(opts.state)
+  seed, err = seed_text(opts.state, opts.modifying_seconds or 2)
   if not seed then
     return nil, err
   end
