@@ -216,3 +216,16 @@ describe("dts --timeout and --retries", function()
     assert.truthy(out:find("retries.max_attempts", 1, true), out)
   end)
 end)
+
+describe("a method called with a dot", function()
+  it("returns an error naming the method to call with a colon", function()
+    local c = assert(dts.new{ region_id = "cn-hangzhou", access_key_id = "id", access_key_secret = "s" })
+    for method in pairs({ modify_dts_job = true, describe_dts_job_detail = true }) do
+      local ok, res, err = pcall(c[method], { DtsInstanceId = "i", DtsJobId = "j" })
+      assert.is_true(ok, tostring(res))
+      assert.is_nil(res)
+      assert.are.equal("invalid_argument", err.kind)
+      assert.truthy(err.message:find("client:" .. method .. "{...}", 1, true), err.message)
+    end
+  end)
+end)
