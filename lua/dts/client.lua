@@ -344,13 +344,14 @@ function client:call(action, params, opts)
   local policy = self.retries
   local timeout = req.opts.timeout or self.timeout or DEFAULT_TIMEOUT
   local wait = req.opts.wait_modifying
-  local start = clock.now()
+  -- The clock is read once per call (a dry run sends nothing and needs none).
+  local start = req.opts.dry_run and 0 or clock.now()
   local deadline = start + math.max(timeout, wait or 0)
   req.connect_timeout = req.opts.connect_timeout or self.connect_timeout or DEFAULT_CONNECT_TIMEOUT
   local attempt = 0
   while true do
     attempt = attempt + 1
-    req.timeout = math.min(timeout, deadline - clock.now())
+    req.timeout = attempt == 1 and timeout or math.min(timeout, deadline - clock.now())
     local body, dry
     body, err, dry = send(self, req)
     if body then return body, nil, dry end
