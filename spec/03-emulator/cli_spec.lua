@@ -70,7 +70,8 @@ describe("dts emulator (the command)", function()
     for _, flag in ipairs({ "--port", "--http", "--access-key-id", "--access-key-secret",
                             "--security-token", "--state", "--modifying-seconds",
                             "--business-errors", "--throttle-every", "--error-every", "--delay",
-                            "--drop-every", "--truncate-every", "--garbage-every", "--after-apply" }) do
+                            "--drop-every", "--truncate-every", "--garbage-every", "--after-apply",
+                            "--print-env", "--stop" }) do
       assert.truthy(out:find(flag, 1, true), flag)
     end
     out, status = sh(LUA .. " bin/dts --help")

@@ -20,7 +20,9 @@ function M.add(parser)
     :summary("Run a local DTS endpoint for testing scripts offline.")
     :description("Run a local DTS endpoint (ModifyDtsJob, DescribeDtsJobDetail, API "
       .. "2020-01-01) on 127.0.0.1, over HTTPS with a certificate made at start. "
-      .. "It prints its URL, CA file and test credentials; Ctrl-C stops it.")
+      .. "It prints its URL, CA file and test credentials; Ctrl-C stops it. With --print-env "
+      .. "it runs in the background instead: eval \"$(dts emulator --print-env)\" points "
+      .. "lua-dts scripts and dts at it, eval \"$(dts emulator --stop)\" stops it.")
   local function number(name, arg, help)
     cmd:option(name, help):argname(arg):convert(tonumber)
   end
