@@ -329,3 +329,18 @@ test -e "$root"; echo "root=$?"
     assert.truthy(out:find("no emulator runs as pid", 1, true), out)
   end)
 end)
+
+describe("dts emulator --print-env with credentials of one's own", function()
+  it("never prints a secret or token it was given", function()
+    local secret, token = "my-own-Secret-7f3a9", "my-own-STS-token-1c2d"
+    local out, status = sh(LUA .. " bin/dts emulator --print-env --access-key-id LTAImine "
+      .. "--access-key-secret " .. secret .. " --security-token " .. token)
+    assert.are.equal(0, status, out)
+    local pid = out:match("DTS_EMULATOR_PID=(%d+)")
+    sh("DTS_EMULATOR_PID=" .. tostring(pid) .. " " .. LUA .. " bin/dts emulator --stop")
+    assert.falsy(out:find(secret, 1, true), out)
+    assert.falsy(out:find(token, 1, true), out)
+    assert.truthy(out:find("export ALIBABA_CLOUD_ACCESS_KEY_ID='LTAImine'", 1, true), out)
+    assert.truthy(out:find("# ALIBABA_CLOUD_ACCESS_KEY_SECRET: set it to the secret given", 1, true), out)
+  end)
+end)

@@ -88,14 +88,22 @@ exit 2
 ]]
 
 -- What `--print-env` exports, in order: the variables lua-dts and dts read.
+-- { name, value }: export; { name, false }: unset; { name, note }: a comment
+-- instead (a secret the user gave is never printed: they have it).
 function M.env(em, args)
+  local given = "set it to the %s given with %s"
   return {
     { "ALIBABA_CLOUD_ENDPOINT", em.endpoint },
     { "DTS_CA_FILE", em.ca_file },
     { "ALIBABA_CLOUD_ACCESS_KEY_ID", em.access_key_id },
-    { "ALIBABA_CLOUD_ACCESS_KEY_SECRET", em.access_key_secret },
+    -- The emulator's own test secret opens nothing else.
+    args.access_key_secret
+      and { "ALIBABA_CLOUD_ACCESS_KEY_SECRET", nil, given:format("secret", "--access-key-secret") }
+      or { "ALIBABA_CLOUD_ACCESS_KEY_SECRET", em.access_key_secret },
     -- A real token left in the shell would be sent along and refused.
-    { "ALIBABA_CLOUD_SECURITY_TOKEN", args.security_token },
+    args.security_token
+      and { "ALIBABA_CLOUD_SECURITY_TOKEN", nil, given:format("token", "--security-token") }
+      or { "ALIBABA_CLOUD_SECURITY_TOKEN", false },
     { "ALIBABA_CLOUD_REGION_ID", "cn-hangzhou" },
   }
 end
@@ -129,8 +137,14 @@ end
 local function print_env(em, args)
   local pid = em.watchdog_pid
   local lines = {}
-  for _, kv in ipairs(M.env(em, args)) do
-    lines[#lines + 1] = kv[2] and ("export %s=%s"):format(kv[1], quote(kv[2])) or ("unset " .. kv[1])
+  for _, v in ipairs(M.env(em, args)) do
+    if v[3] then
+      lines[#lines + 1] = ("# %s: %s"):format(v[1], v[3])
+    elseif v[2] then
+      lines[#lines + 1] = ("export %s=%s"):format(v[1], quote(v[2]))
+    else
+      lines[#lines + 1] = "unset " .. v[1]
+    end
   end
   lines[#lines + 1] = "export DTS_EMULATOR_PID=" .. pid
   lines[#lines + 1] = '# stop it with: eval "$(dts emulator --stop)"'
