@@ -32,7 +32,8 @@ function common.add_flags(cmd)
     :argname("<region>")
   cmd:option("--endpoint", "Endpoint host[:port] (default: from the region).")
     :argname("<host>")
-  cmd:option("--ca-file", "CA certificates to trust (e.g. the local emulator's).")
+  cmd:option("--ca-file", "CA certificates to trust (default: DTS_CA_FILE, else SSL_CERT_FILE, "
+    .. "else CURL_CA_BUNDLE, else the system store).")
     :argname("<file>")
   cmd:option("--signature", "Signature scheme: v3 (default) or v1."):choices({ "v3", "v1" })
   cmd:option("--timeout", "Seconds each API call may take, retries and back-off included "
