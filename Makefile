@@ -28,7 +28,7 @@ DEB_RUN   := lua5.1 lua5.2 lua5.3 lua5.4 luajit2 lua-cjson lua-argparse openssl 
 DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua perl
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 
-.PHONY: all deps build test test-c test-lua test-asan lint rock demo bench clean
+.PHONY: all deps build test test-c test-lua test-asan lint rock rock-install demo bench clean
 all: build
 
 build: $(foreach v,$(LUAS),build/$(v)/dts/core.so build/$(v)/dts/curl.so)
@@ -57,6 +57,29 @@ build/test_c: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
 build/test_c_asan: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+
+# `luarocks make` runs these (the rockspec's build), passing LUA, CC,
+# CFLAGS, LIBFLAG, LUA_INCDIR, the OpenSSL and libcurl directories, LIBDIR
+# and BINDIR.  Both C modules are built in a scratch directory under build/,
+# which the install removes again: the checkout stays as it was.  The dts
+# command goes with every install but Lua 5.1's (the LuaJIT / OpenResty
+# ABI), so the 5.4 and 5.1 installs of README.md share a tree in either
+# order, the 5.4 one owning bin/dts.
+ROCK_ABI   = $(shell $(LUA) -e 'io.write((_VERSION:gsub("Lua ", "")))')
+ROCK_BUILD = build/rock-$(ROCK_ABI)
+ROCK_FLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(CFLAGS) -I$(LUA_INCDIR) $(LIBFLAG)
+
+rock:
+	@mkdir -p $(ROCK_BUILD)/dts
+	$(CC) $(ROCK_FLAGS) -I$(OPENSSL_INCDIR) -o $(ROCK_BUILD)/dts/core.so $(CORE_SRC) -L$(OPENSSL_LIBDIR) -lcrypto
+	$(CC) $(ROCK_FLAGS) $(CURL_CFLAGS) -o $(ROCK_BUILD)/dts/curl.so $(CURL_SRC) -L$(CURL_LIBDIR) -lcurl
+
+rock-install:
+	mkdir -p $(LIBDIR)/dts
+	cp $(ROCK_BUILD)/dts/core.so $(ROCK_BUILD)/dts/curl.so $(LIBDIR)/dts/
+	rm -rf $(ROCK_BUILD)
+	@rmdir build 2>/dev/null || true
+	@if [ "$(ROCK_ABI)" != 5.1 ]; then mkdir -p $(BINDIR) && cp bin/dts $(BINDIR)/dts; fi
 
 deps:
 	@missing=$$(for p in $(DEB_ALL); do \

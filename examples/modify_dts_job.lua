@@ -1,15 +1,17 @@
--- Add two tables to a running DTS synchronization job, safely, and show the
--- job's objects afterwards.
+-- Add two tables to a running DTS synchronization job by hand, with the bare
+-- API calls, and show the job's objects afterwards: what client:add_objects
+-- (examples/add_objects.lua) does for you, spelled out.
 --
 -- DbList REPLACES a job's whole object list, so this reads the current list
 -- first (DescribeDtsJobDetail), adds to it, and sends the complete list.
 --
--- Configuration comes from the environment:
+-- Configuration comes from the environment, as for any lua-dts script:
 --   ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 --   ALIBABA_CLOUD_SECURITY_TOKEN (optional), ALIBABA_CLOUD_REGION_ID
+--   ALIBABA_CLOUD_ENDPOINT, DTS_CA_FILE   optional: another endpoint (e.g. the
+--                                   local emulator: eval "$(dts emulator --print-env)")
 --   DTS_JOB_ID, DTS_INSTANCE_ID     the job to change
 --   DTS_DATABASE                    the database to add tables to (default: the job's first)
---   DTS_ENDPOINT, DTS_CA_FILE       optional: another endpoint (e.g. the local emulator)
 --
 --   lua examples/modify_dts_job.lua orders invoices
 local dts = require "dts"
@@ -28,10 +30,7 @@ end
 local new_tables = { ... }
 if #new_tables == 0 then new_tables = { "orders", "invoices" } end
 
-local client, err = dts.new{
-  endpoint = os.getenv("DTS_ENDPOINT"),
-  ca_file = os.getenv("DTS_CA_FILE"),
-}
+local client, err = dts.new{}
 if not client then fail("dts.new", err) end
 
 -- Read the job's current objects: the list we are about to replace.

@@ -8,9 +8,11 @@
 -- tables.txt holds one "database.table" per line (# starts a comment).
 -- Environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 -- ALIBABA_CLOUD_REGION_ID, DTS_JOB_ID, DTS_INSTANCE_ID; optional
--- DTS_BATCH_SIZE (default 100), DTS_INITIALIZE ("true": schema and full data
--- for the new tables; default "false"), DTS_ENDPOINT, DTS_CA_FILE,
--- DTS_POLL_SECONDS (default 5).
+-- ALIBABA_CLOUD_ENDPOINT and DTS_CA_FILE (read by dts.new, e.g. for the local
+-- emulator), DTS_BATCH_SIZE (default 100), DTS_INITIALIZE ("true": schema and
+-- full data for the new tables; "false": incremental only; unset: the job's
+-- own setting, as the library and `dts add-objects` do), DTS_POLL_SECONDS
+-- (default 5).
 local dts = require "dts"
 
 local list_file, checkpoint = arg[1], arg[2] or "dts-add-tables.checkpoint.json"
@@ -25,14 +27,23 @@ for line in io.lines(list_file) do
   if line ~= "" then tables[#tables + 1] = line end
 end
 
-local client, err = dts.new{ endpoint = os.getenv("DTS_ENDPOINT"), ca_file = os.getenv("DTS_CA_FILE") }
+local client, err = dts.new{}
 if not client then
   io.stderr:write(tostring(err), "\n")
   os.exit(2)
 end
 
-print(("Adding %d tables to job %s, %s at a time (checkpoint: %s)."):format(#tables,
-  tostring(os.getenv("DTS_JOB_ID")), os.getenv("DTS_BATCH_SIZE") or "100", checkpoint))
+-- Unset: nil, neither initialization flag is sent and the job's own setting
+-- applies (as client:add_objects and `dts add-objects` without a flag).
+local initialize = ({ ["true"] = true, ["false"] = false })[os.getenv("DTS_INITIALIZE") or ""]
+if os.getenv("DTS_INITIALIZE") and initialize == nil then
+  io.stderr:write('DTS_INITIALIZE: expected "true" or "false"\n')
+  os.exit(2)
+end
+
+print(("Adding %d tables to job %s, %s at a time (checkpoint: %s); initialization: %s."):format(#tables,
+  tostring(os.getenv("DTS_JOB_ID")), os.getenv("DTS_BATCH_SIZE") or "100", checkpoint,
+  initialize == nil and "the job's own setting" or initialize and "schema and full data" or "none"))
 
 local res
 res, err = client:add_objects_in_batches{
@@ -40,7 +51,7 @@ res, err = client:add_objects_in_batches{
   DtsInstanceId = os.getenv("DTS_INSTANCE_ID"),
   objects = tables,
   batch_size = tonumber(os.getenv("DTS_BATCH_SIZE")) or 100,
-  initialize = os.getenv("DTS_INITIALIZE") == "true",
+  initialize = initialize,
   checkpoint = checkpoint,
   interval = tonumber(os.getenv("DTS_POLL_SECONDS")) or 5,
   on_progress = function(p)

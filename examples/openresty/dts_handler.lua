@@ -3,28 +3,35 @@
 -- request handler and from a timer, over cosockets, so a slow call never
 -- stalls the worker.
 --
---   POST /dts/modify         a JSON object of ModifyDtsJob parameters; the
---                            call is made now and its result answered
---   POST /dts/queue          the same, queued in a lua_shared_dict: answers
---                            202 and a ticket at once; a timer in every
---                            worker applies what is queued
---   GET  /dts/queue/TICKET   what became of a queued change
+--   GET  /dts/job/JOB_ID      DescribeDtsJobDetail: the job's status and objects
+--   POST /dts/add-objects     a JSON object { DtsJobId, DtsInstanceId, objects,
+--                             initialize, SynchronizationDirection, dry_run }:
+--                             client:add_objects, answered once the job runs
+--                             again with the new objects confirmed (or, with
+--                             "dry_run": true, the plan at once)
+--   POST /dts/queue           the same, queued in a lua_shared_dict: answers
+--                             202 and a ticket at once; a timer in every
+--                             worker applies what is queued
+--   GET  /dts/queue/TICKET    what became of a queued change
 --
--- Parameters take the API's names or their snake_case aliases, and DbList
--- may be a JSON object or JSON text:
+-- Why not expose ModifyDtsJob itself: its DbList REPLACES the job's whole
+-- object list, so a caller that posts only the tables to add silently
+-- drops every other table from the synchronization.  add_objects reads the
+-- current list, merges, refuses any plan that would remove something, sends
+-- the complete list under one ClientToken and confirms it.
 --
---   curl -X POST http://127.0.0.1:8080/dts/modify -d '{
---     "DtsInstanceId": "dtsbi6e22ay2435ab",
---     "DbList": {"shop": {"name": "shop", "all": false,
---                         "Table": {"orders": {"name": "orders", "all": true}}}}}'
+--   curl -X POST http://127.0.0.1:8080/dts/add-objects -d '{
+--     "DtsJobId": "l3m1213ye7l4w5f", "DtsInstanceId": "dtsbi6e22ay2435ab",
+--     "objects": ["shop.orders", "shop.invoices"], "initialize": true}'
 --
 -- Configuration comes from the environment, which nginx passes on only for
 -- the names its `env` directives list: the credentials chain's (keys,
 -- OIDC, profile, the ECS RAM role, ...: see nginx.conf),
--- ALIBABA_CLOUD_REGION_ID, and optionally DTS_ENDPOINT (host[:port]),
+-- ALIBABA_CLOUD_REGION_ID and ALIBABA_CLOUD_ENDPOINT (read by dts.new);
 -- DTS_CONNECT_ADDRESS (the IP address to connect to, the endpoint's host
--- name still being checked in its certificate) and DTS_QUEUE_INTERVAL
--- (seconds between two looks at the queue, default 1).
+-- name still being checked in its certificate), DTS_QUEUE_INTERVAL (seconds
+-- between two looks at the queue, default 1) and DTS_POLL_SECONDS (between
+-- two status checks while a change settles, default 5).
 local cjson = require "cjson.safe"
 local dts = require "dts"
 
@@ -49,7 +56,6 @@ end
 local function new_client()
   return dts.new{
     region_id = env("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou",
-    endpoint = env("DTS_ENDPOINT"),
     connect_address = env("DTS_CONNECT_ADDRESS"),
     timeout = 10,
     retries = { max_attempts = 4 },
@@ -82,12 +88,20 @@ local function error_status(err)
   return STATUS[err.kind] or 502
 end
 
+-- What add_objects did: the plan, and whether it was applied.
 local function result_body(res)
-  return { request_id = res.request_id, dts_job_id = res.dts_job_id,
-    status = res.status, success = res.success }
+  local plan = res.plan or {}
+  return { applied = res.applied, dry_run = res.dry_run or false, request_id = res.request_id,
+    plan = { added = plan.added, present = plan.present, initialize = plan.initialize },
+    text = res.text, status = res.job and res.job.status }
 end
 
--- The request's JSON object, or nil and an answer already sent.
+-- What a caller may send: add_objects' options, nothing that removes.
+local ADD_FIELDS = { DtsJobId = true, DtsInstanceId = true, SynchronizationDirection = true,
+  objects = true, initialize = true, dry_run = true }
+
+-- The request's JSON object as add_objects' options, or nil and an
+-- answer already sent.
 local function read_params()
   if ngx.req.get_method() ~= "POST" then
     ngx.header["Allow"] = "POST"
@@ -98,22 +112,40 @@ local function read_params()
   local params = body and cjson.decode(body)
   if type(params) ~= "table" then
     return nil, reply(400, { error = { kind = "invalid_argument",
-      message = "expected a JSON object of ModifyDtsJob parameters" } })
+      message = "expected a JSON object { DtsJobId, DtsInstanceId, objects, initialize, dry_run }" } })
+  end
+  for k, v in pairs(params) do
+    if not ADD_FIELDS[k] then
+      return nil, reply(400, { error = { kind = "invalid_argument", param = tostring(k),
+        message = tostring(k) .. ": not accepted here (DtsJobId, DtsInstanceId, "
+          .. "SynchronizationDirection, objects, initialize, dry_run)" } })
+    end
+    if v == cjson.null then params[k] = nil end
   end
   return params
 end
 
-local function modify_now(params)
+local function add_now(params)
   if not client then return nil, client_err end
-  return client:modify_dts_job(params)
+  params.interval = tonumber(env("DTS_POLL_SECONDS") or "") or 5
+  return client:add_objects(params)
 end
 
-function _M.modify()
+function _M.add_objects()
   local params = read_params()
   if not params then return end
-  local res, err = modify_now(params)
+  local res, err = add_now(params)
   if not res then return reply(error_status(err), error_body(err)) end
   return reply(200, result_body(res))
+end
+
+function _M.describe()
+  if not client then return reply(error_status(client_err), error_body(client_err)) end
+  local job, err = client:describe_dts_job_detail{ DtsJobId = ngx.var[1] }
+  if not job then return reply(error_status(err), error_body(err)) end
+  local names = job.db_object and dts.dblist.new(job.db_object):names() or {}
+  return reply(200, { dts_job_id = job.dts_job_id, dts_instance_id = job.dts_instance_id,
+    status = job.status, objects = names, request_id = job.request_id })
 end
 
 function _M.enqueue()
@@ -141,8 +173,8 @@ function _M.ticket()
 end
 
 -- The timer: take queued changes one by one (lpop is atomic, so workers
--- never take the same one) and apply them.  Retries inside modify_dts_job
--- sleep with ngx.sleep: the worker keeps serving meanwhile.
+-- never take the same one) and apply them.  Retries and the wait for the
+-- job to settle sleep with ngx.sleep: the worker keeps serving meanwhile.
 local draining = false
 
 local function drain(premature)
@@ -154,13 +186,13 @@ local function drain(premature)
     if not item then break end
     local job = cjson.decode(item)
     if type(job) == "table" and job.ticket then
-      local ok, res, err = pcall(modify_now, job.params or {})
+      local ok, res, err = pcall(add_now, job.params or {})
       if not ok then res, err = nil, dts.errors.new("protocol", { message = tostring(res) }) end
       local outcome = res and { state = "done", result = result_body(res) }
         or { state = "failed", error = error_body(err).error }
       dict:set("ticket:" .. job.ticket, cjson.encode(outcome), KEEP)
       if not res then
-        ngx.log(ngx.ERR, "dts: queued ModifyDtsJob ", job.ticket, ": ", tostring(err))
+        ngx.log(ngx.ERR, "dts: queued add_objects ", job.ticket, ": ", tostring(err))
       end
     end
   end

@@ -1,6 +1,7 @@
 -- A DTS client: configuration, then the one-way flow of design.md for
 -- every call: validate -> encode -> sign -> send -> decode -> retry.
 
+local clock = require "dts.clock"
 local core = require "dts.core"
 local credentials = require "dts.credentials"
 local decode = require "dts.decode"
@@ -14,6 +15,7 @@ local transports = require "dts.transport"
 local validate = require "dts.validate"
 
 local VERSION = core._VERSION
+local DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT = 30, 5
 
 local client = {}
 client.__index = client
@@ -60,8 +62,18 @@ local function describe(v)
   return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v)
 end
 
-local function seconds(v)
-  return v >= 0 and v < math.huge -- false for NaN too
+-- Durations in seconds: finite; timeouts above zero, waits from zero.
+local SECONDS = { timeout = 0, connect_timeout = 0, wait_modifying = -1 }
+
+local function check_seconds(opts)
+  for k, above in pairs(SECONDS) do
+    local v = opts[k]
+    if type(v) == "number" and not (v > above and v < math.huge) then
+      return nil, errors.invalid(k, "expected a number of seconds %s, got %s",
+        above == 0 and "above 0" or "from 0", tostring(v))
+    end
+  end
+  return true
 end
 
 local function check_options(opts)
@@ -82,10 +94,8 @@ local function check_options(opts)
   if opts.signature and opts.signature ~= "v3" and opts.signature ~= "v1" then
     return nil, errors.invalid("signature", 'expected "v3" or "v1" (the RPC HMAC-SHA1 scheme the docs call V2)')
   end
-  if opts.wait_modifying and not seconds(opts.wait_modifying) then
-    return nil, errors.invalid("wait_modifying", "expected seconds >= 0, got %s",
-      tostring(opts.wait_modifying))
-  end
+  local ok, err = check_seconds(opts)
+  if not ok then return nil, err end
   return credentials.check_options(opts)
 end
 
@@ -117,12 +127,41 @@ local function transport_settings(opts)
     ca_file = opts.ca_file, ca_path = opts.ca_path,
     client_cert = opts.client_cert, client_key = opts.client_key,
     proxy = opts.proxy, no_proxy = opts.no_proxy,
-    connect_timeout = opts.connect_timeout or 5, timeout = opts.timeout or 30,
+    connect_timeout = opts.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
+    timeout = opts.timeout or DEFAULT_TIMEOUT,
     connect_address = opts.connect_address, insecure_host = opts.insecure_host,
     allow_http = opts.protocol == "http", max_response_size = opts.max_response_size,
     shared_dict = opts.shared_dict,
     user_agent = opts.user_agent or ("lua-dts/" .. VERSION .. " (" .. _VERSION .. ")"),
   }
+end
+
+-- Trusted CAs from the environment unless given: DTS_CA_FILE (lua-dts's
+-- own), then SSL_CERT_FILE and SSL_CERT_DIR (OpenSSL's), then
+-- CURL_CA_BUNDLE (curl's); else the system store.  Empty means unset.
+-- Not inside nginx, where lua_ssl_trusted_certificate decides.  -> opts
+-- (a copy when changed) | nil, err naming the variable
+local function ca_from_env(opts, getenv)
+  if opts.ca_file or opts.ca_path or transports.in_nginx() then return opts end
+  local function env(name)
+    local v = getenv(name)
+    if type(v) == "string" and v ~= "" then return v end
+  end
+  local name, file, path = "DTS_CA_FILE", env("DTS_CA_FILE"), nil
+  if not file then
+    name, file, path = "SSL_CERT_FILE", env("SSL_CERT_FILE"), env("SSL_CERT_DIR")
+    if not file and not path then name, file = "CURL_CA_BUNDLE", env("CURL_CA_BUNDLE") end
+  end
+  if not file and not path then return opts end
+  if file then
+    local f, err = io.open(file, "rb")
+    if not f then return nil, errors.invalid(name, "cannot read the CA file: %s", tostring(err)) end
+    f:close()
+  end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.ca_file, o.ca_path = file, path
+  return o
 end
 
 -- dts.new(opts) -> client | nil, err
@@ -138,11 +177,15 @@ function client.new(opts, getenv)
   local region
   ok, region = region_of(opts, getenv)
   if not ok then return nil, region end
+  local policy
+  policy, err = retry.policy(opts.retries)
+  if not policy then return nil, err end
+  opts, err = ca_from_env(opts, getenv)
+  if not opts then return nil, err end
   local settings = transport_settings(opts)
   local transport
   transport, err = transports.choose(opts, settings)
   if not transport then return nil, err end
-  local policy = retry.policy(opts.retries)
   local provider
   provider, err = credentials.resolve(opts, getenv, credentials.context{
     getenv = getenv, profile = opts.profile, sts_endpoint = opts.sts_endpoint,
@@ -279,8 +322,7 @@ local function send(self, req)
     method = signed.method,
     url = self.protocol .. "://" .. req.host .. signed.target,
     headers = signed.headers, body = signed.body,
-    connect_timeout = req.opts.connect_timeout or self.connect_timeout,
-    timeout = req.opts.timeout or self.timeout,
+    connect_timeout = math.min(req.connect_timeout, req.timeout), timeout = req.timeout,
   }
   if not res then
     if not errors.is(err) then -- a caller's transport object said something else
@@ -355,10 +397,8 @@ local function call_options(self, params, opts)
       return nil, errors.invalid(k, "expected a %s, got %s", CALL_OPTIONS[k], type(v))
     end
   end
-  if o.wait_modifying and not seconds(o.wait_modifying) then
-    return nil, errors.invalid("wait_modifying", "expected seconds >= 0, got %s",
-      tostring(o.wait_modifying))
-  end
+  local ok, err = check_seconds(o)
+  if not ok then return nil, err end
   return o, params
 end
 
@@ -385,9 +425,21 @@ local function expired_token(self, req, err)
   return true
 end
 
+-- The method a dotted call meant, e.g. ModifyDtsJob -> modify_dts_job.
+local function method_name(action)
+  return (tostring(action):gsub("(%l)(%u)", "%1_%2"):lower())
+end
+
+-- The call's deadline (design.md, "a timeout bounds the whole call"):
+-- `timeout` seconds for everything, retries and back-off included, or
+-- `wait_modifying` seconds when that is later (a Modifying job is waited
+-- out only that long).  No attempt is given more than `timeout` nor more
+-- than what is left, and none starts without enough time left to finish.
 function client:call(action, params, opts)
   if getmetatable(self) ~= client then
-    error("use client:" .. tostring(action) .. "{...} (with a colon)", 3)
+    local name = method_name(action)
+    return nil, errors.invalid(nil, "call client:%s{...} with a colon: client.%s{...} passes "
+      .. "no client", name, name)
   end
   local def = schema[action]
   local err
@@ -403,10 +455,16 @@ function client:call(action, params, opts)
     return nil, errors.redact_fields(err, last_secrets[self])
   end
   local policy = self.retries
-  local deadline = req.opts.wait_modifying and (os.time() + req.opts.wait_modifying)
+  local timeout = req.opts.timeout or self.timeout or DEFAULT_TIMEOUT
+  local wait = req.opts.wait_modifying
+  -- The clock is read once per call (a dry run sends nothing and needs none).
+  local start = req.opts.dry_run and 0 or clock.now()
+  local deadline = start + math.max(timeout, wait or 0)
+  req.connect_timeout = req.opts.connect_timeout or self.connect_timeout or DEFAULT_CONNECT_TIMEOUT
   local attempt = 0
   while true do
     attempt = attempt + 1
+    req.timeout = attempt == 1 and timeout or math.min(timeout, deadline - clock.now())
     local body, dry
     body, err, dry = send(self, req)
     if body then return body, nil, dry end
@@ -415,16 +473,15 @@ function client:call(action, params, opts)
     -- fields added later) loses every form of the secret and the token.
     errors.redact_fields(err, req.secrets)
     err.attempts = req.sent -- requests that went out: 0 when nothing was sent
-    local again = retry.retryable(err) and attempt < policy.max_attempts
+    local modifying = wait and retry.is_modifying(err) and clock.now() < start + wait
+    local again = modifying or (retry.retryable(err) and attempt < policy.max_attempts)
     local refreshed = not again and expired_token(self, req, err)
     if refreshed then again = true end
-    if not again and retry.is_modifying(err) and deadline and os.time() < deadline then
-      again = true
-    end
     if not again then return nil, submitted(req, err) end
     local delay = refreshed and 0 or retry.delay(policy, math.min(attempt, 10))
-    if deadline and retry.is_modifying(err) then
-      delay = math.min(math.max(delay, policy.base_delay), deadline - os.time())
+    if modifying then delay = math.max(delay, policy.base_delay) end
+    if deadline - clock.now() - delay < retry.min_attempt(timeout) then
+      return nil, submitted(req, err)
     end
     self.transport:sleep(delay, err)
   end

@@ -8,9 +8,22 @@
 --   server.stop()
 --
 -- server: url ("https://localhost:PORT", or http://), port, host
--- ("localhost"), address ("127.0.0.1"), prefix (the temporary directory),
--- ca_file, cert_file, key_file (and client_cert_file, client_key_file),
--- stop() (idempotent), error_log() (its text, also after stop).
+-- ("localhost"), address ("127.0.0.1"), root (the temporary directory),
+-- prefix (nginx's prefix inside it), ca_file, cert_file, key_file (and
+-- client_cert_file, client_key_file), stop() (idempotent), error_log() (its
+-- text, also after stop).
+--
+-- The temporary directory holds the CA certificate, readable by everyone
+-- (root 0711, ca.pem 0644: other users' nginx may trust it with
+-- lua_ssl_trusted_certificate), and nginx's prefix, private (0700: the
+-- keys, the configuration, the logs).
+--
+-- A watchdog shell (server.watchdog_pid) stops nginx and removes the
+-- directory when the Lua process that started it dies without stop()
+-- (killed by `timeout`, Ctrl-C, an error), or on SIGTERM or SIGHUP.
+-- detach = true: the server outlives this process; the watchdog runs in a
+-- session of its own until signalled (kill -TERM server.watchdog_pid) or
+-- until nginx exits.
 --
 -- Options (all optional):
 --   server, http, main   directives inside server{}, inside http{} before the
@@ -23,6 +36,7 @@
 --   env = { "NAME", ... }                 environment variables for Lua
 --   log_level = "notice"
 --   workers = 1          worker processes
+--   detach = false                        outlive this process (see above)
 -- The nginx binary is $DTS_NGINX or /usr/sbin/nginx.
 
 local certs = require "dts.certs"
@@ -88,18 +102,54 @@ exit 1
 -- TERM, then KILL, each waited for (bounded); a zombie counts as gone, as
 -- nobody may be reaping it.  Not QUIT: a graceful stop waits for requests
 -- still running (a test's slow answer that the client gave up on over TLS
--- looks alive to nginx).  The prefix is removed apart, once the log has
--- been read.
+-- looks alive to nginx).  Only a pid that is an nginx counts: a stale pid
+-- file must not kill whatever took its number.  The directory is removed
+-- apart, once the log has been read.
 local STOP = [[
 pid=$(cat ${pid_file} 2>/dev/null)
 alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
-    ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+    ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null &&
+    grep -q nginx "/proc/$pid/cmdline" 2>/dev/null
 }
 for sig in TERM KILL; do
   alive || break
   kill -"$sig" "$pid" 2>/dev/null
   for i in $(seq 60); do alive || break; sleep 0.05; done
+done
+]]
+
+-- A private directory for nginx's prefix inside one others may enter
+-- but not list, where the CA certificate goes.
+local MKTEMP = [[
+umask 077
+root=$(mktemp -d "${TMPDIR:-/tmp}/lua-dts-nginx.XXXXXX") || exit 1
+mkdir "$root/run" && chmod 711 "$root" && echo "$root"
+]]
+
+-- See the top of this file.  Signals ignored on entry (SIGINT, for a
+-- background job of a shell) cannot be trapped; the launcher's death covers
+-- them.  A zombie counts as dead: nobody may be reaping it.
+local WATCHDOG = [[
+# lua-dts nginx watchdog
+root=${root}; launcher=${launcher}
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+cleanup() {
+${stop}rm -rf "$root"
+}
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 129' HUP
+seen=
+while [ -d "$root" ]; do
+  if [ -n "$launcher" ]; then
+    if gone "$launcher"; then cleanup; exit 0; fi
+  else
+    nginx=$(cat ${pid_file} 2>/dev/null)
+    if [ -n "$nginx" ] && ! gone "$nginx"; then seen=1
+    elif [ -n "$seen" ]; then cleanup; exit 0; fi
+  fi
+  sleep 0.25 & wait $!
 done
 ]]
 
@@ -181,23 +231,57 @@ local function render(opts, server, dir, user)
   })
 end
 
+-- This process's id, for the watchdog to watch (nil without /proc).
+local function own_pid()
+  local f = io.open("/proc/self/stat", "rb")
+  if not f then
+    return nil
+  end
+  local pid = f:read("*n")
+  f:close()
+  return pid
+end
+
+-- Starts the watchdog; its pid, or nil and why not.
+local function watchdog(root, pid_file, detach)
+  local script = fill(WATCHDOG, {
+    root = quote(root), pid_file = quote(pid_file),
+    launcher = detach and "" or tostring(own_pid() or ""),
+    stop = fill(STOP, { pid_file = quote(pid_file) }),
+  })
+  local ok, pid = run(("%ssh -c %s </dev/null >/dev/null 2>&1 & echo $!")
+    :format(detach and "setsid " or "", quote(script)))
+  pid = ok and pid:match("^%d+$")
+  if not pid then
+    return nil, "dts.nginx: cannot start the watchdog"
+  end
+  return tonumber(pid)
+end
+
 function _M.start(opts)
   opts = opts or {}
   local dir, err = lua_dir()
   if not dir then
     return nil, err
   end
-  local ok, prefix = run("mktemp -d \"${TMPDIR:-/tmp}/lua-dts-nginx.XXXXXX\"")
+  local ok, root = run(MKTEMP)
   if not ok then
-    return nil, "dts.nginx: mktemp: " .. prefix
+    return nil, "dts.nginx: mktemp: " .. root
   end
+  local prefix = root .. "/run"
   local server = {
+    root = root,
     prefix = prefix,
     host = "localhost",
     address = "127.0.0.1",
   }
   local pid_file, log_file = prefix .. "/nginx.pid", prefix .. "/error.log"
   local stopped_log
+  server.watchdog_pid, err = watchdog(root, pid_file, opts.detach)
+  if not server.watchdog_pid then
+    run("rm -rf " .. quote(root))
+    return nil, err
+  end
 
   function server.error_log()
     return stopped_log or read_file(log_file) or ""
@@ -207,7 +291,7 @@ function _M.start(opts)
     if not stopped_log then
       run(fill(STOP, { pid_file = quote(pid_file) }))
       stopped_log = read_file(log_file) or ""
-      run("rm -rf " .. quote(prefix))
+      run("rm -rf " .. quote(root))
     end
   end
 
@@ -227,6 +311,12 @@ function _M.start(opts)
     for k, v in pairs(made) do
       server[k] = v
     end
+    server.ca_file = root .. "/ca.pem"
+    ok, err = run(("cp %s %s && chmod 644 %s"):format(quote(made.ca_file), quote(server.ca_file),
+      quote(server.ca_file)))
+    if not ok then
+      return fail("CA certificate: " .. err)
+    end
   end
   local _, uid = run("id -u")
   local user = uid == "0" and "user root;\n" or ""
@@ -240,7 +330,8 @@ function _M.start(opts)
     if not ok then
       return fail(tostring(err))
     end
-    ok, out = run(table.concat({ quote(nginx), "-p", quote(prefix .. "/"),
+    -- umask: the logs, the request log and the state stay private.
+    ok, out = run(table.concat({ "umask 077;", quote(nginx), "-p", quote(prefix .. "/"),
       "-c", quote(prefix .. "/nginx.conf"), "-e", quote(log_file) }, " "))
     if ok or not out:find("Address already in use", 1, true) then
       break

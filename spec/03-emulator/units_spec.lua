@@ -132,6 +132,23 @@ describe("dts.emulator.state", function()
     assert.is_nil(state.refusal(job, 105, true))
   end)
 
+  it("seeds a job as Modifying (any case): running, inside a change window from now", function()
+    for _, spelling in ipairs({ "Modifying", "modifying", "MODIFYING" }) do
+      local m = assert(state.new({ jobs = { { DtsJobId = "j", DtsInstanceId = "i", Status = spelling } } },
+        { now = 100, modifying_seconds = 5 }))
+      local job = m:find("j")
+      assert.are.equal("Modifying", state.status(job, 104.9))
+      assert.are.equal("OperationDenied.JobStatusModifying", state.refusal(job, 104.9, false))
+      assert.are.equal("synchronizing", state.status(job, 105))
+    end
+    -- The job's own window wins.
+    local m = assert(state.new({ jobs = { { DtsJobId = "j", DtsInstanceId = "i", Status = "Modifying",
+      modifying_seconds = 1 } } }, { now = 100, modifying_seconds = 5 }))
+    assert.are.equal("synchronizing", state.status(m:find("j"), 101))
+    local _, err = state.new({ jobs = { { DtsJobId = "j", DtsInstanceId = "i", Status = "Modifyng" } } })
+    assert.truthy(err:find("unknown status Modifyng", 1, true), err)
+  end)
+
   it("round-trips through its snapshot", function()
     local m = assert(state.new{ jobs = { { DtsJobId = "j", DtsInstanceId = "i",
       status_sequence = { "Prechecking", "Synchronizing" } } } })

@@ -159,7 +159,9 @@ describe("client against the emulator", function()
 
   it("retries a timeout after the change was applied, without applying it twice", function()
     em.set_faults{ { kind = "delay", seconds = 1.5, after_apply = true, times = 1, action = "ModifyDtsJob" } }
-    local res, err = client{ timeout = 0.5 }:modify_dts_job{ DtsInstanceId = INSTANCE, DbList = dblist("d") }
+    -- wait_modifying later than timeout: the call may last 5 s, each attempt 0.5 s.
+    local res, err = client{ timeout = 0.5 }:modify_dts_job({ DtsInstanceId = INSTANCE, DbList = dblist("d") },
+      { wait_modifying = 5 })
     assert(res, err and tostring(err))
     -- The timed-out request is logged when its delayed answer is written.
     for _ = 1, 100 do

@@ -54,7 +54,9 @@ describe("examples/openresty", function()
   setup(function()
     local err
     em, err = emulator.start{ state = { jobs = {
-      { DtsJobId = "job-example", DtsInstanceId = "inst-example" },
+      { DtsJobId = "job-example", DtsInstanceId = "inst-example", DbObject = {
+        shop = { name = "shop", all = false, Table = { customers = { name = "customers", all = true } } },
+      } },
     } }, modifying_seconds = 0 }
     assert(em, err)
     local conf = without_comments(read(EXAMPLE .. "nginx.conf"))
@@ -67,8 +69,8 @@ describe("examples/openresty", function()
       ALIBABA_CLOUD_ACCESS_KEY_ID = em.access_key_id,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET = em.access_key_secret,
       ALIBABA_CLOUD_REGION_ID = "cn-hangzhou",
-      DTS_ENDPOINT = em.endpoint, DTS_CONNECT_ADDRESS = "127.0.0.1",
-      DTS_QUEUE_INTERVAL = "0.05",
+      ALIBABA_CLOUD_ENDPOINT = em.endpoint, DTS_CONNECT_ADDRESS = "127.0.0.1",
+      DTS_QUEUE_INTERVAL = "0.05", DTS_POLL_SECONDS = "0.05",
     }
     -- Every name the example passes on, with the test's value or empty (so
     -- nothing comes from the environment busted runs in).
@@ -107,43 +109,95 @@ describe("examples/openresty", function()
 
   it("passes on the credentials, region and endpoint through env", function()
     for _, name in ipairs{ "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                           "ALIBABA_CLOUD_REGION_ID", "DTS_ENDPOINT", "DTS_CONNECT_ADDRESS" } do
+                           "ALIBABA_CLOUD_REGION_ID", "ALIBABA_CLOUD_ENDPOINT", "DTS_CONNECT_ADDRESS" } do
       assert.truthy(("\0" .. table.concat(env_names, "\0") .. "\0"):find("\0" .. name .. "\0", 1, true), name)
     end
   end)
 
-  local CHANGE = {
-    DtsInstanceId = "inst-example",
-    DbList = { shop = { name = "shop", all = false, Table = { orders = { name = "orders", all = true } } } },
-  }
+  local function modifies()
+    local out = {}
+    for _, r in ipairs(em.requests()) do
+      if r.action == "ModifyDtsJob" then out[#out + 1] = r end
+    end
+    return out
+  end
 
-  it("POST /dts/modify calls ModifyDtsJob and answers its result", function()
-    local status, out = s.post("/dts/modify", CHANGE)
+  -- The job's tables, as the emulator holds them.
+  local function tables()
+    local names = {}
+    for name in pairs(em.state()[1].DbObject.shop.Table) do names[#names + 1] = name end
+    table.sort(names)
+    return table.concat(names, " ")
+  end
+
+  it("GET /dts/job/ID describes the job", function()
+    local status, out = s.get("/dts/job/job-example")
     assert.equal(200, status, type(out) == "table" and out.error and out.error.message)
-    assert.is_true(out.success)
     assert.equal("job-example", out.dts_job_id)
-    local log = em.requests()
-    assert.equal(1, #log)
-    assert.same({ "ModifyDtsJob", true, true }, { log[1].action, log[1].verified, log[1].applied })
-    assert.equal(out.request_id, log[1].request_id)
+    assert.equal("inst-example", out.dts_instance_id)
+    assert.equal("synchronizing", out.status)
+    assert.truthy(table.concat(out.objects, " "):find("shop.customers", 1, true))
+    assert.equal(0, #modifies())
   end)
 
-  it("POST /dts/modify answers errors as JSON with their kind", function()
-    local status, out = s.post("/dts/modify", "not json")
+  it("POST /dts/add-objects adds a table and keeps every other one", function()
+    local status, out = s.post("/dts/add-objects", { DtsJobId = "job-example", DtsInstanceId = "inst-example",
+      objects = { "shop.orders" }, initialize = false })
+    assert.equal(200, status, type(out) == "table" and out.error and out.error.message)
+    assert.is_true(out.applied)
+    assert.same({ "shop.orders" }, out.plan.added)
+    local sent = modifies()
+    assert.equal(1, #sent)
+    assert.is_true(sent[1].applied)
+    assert.equal(out.request_id, sent[1].request_id)
+    assert.equal("customers orders", tables())
+    -- Again: nothing to do, nothing sent.
+    status, out = s.post("/dts/add-objects", { DtsJobId = "job-example", DtsInstanceId = "inst-example",
+      objects = { "shop.orders" } })
+    assert.equal(200, status)
+    assert.is_false(out.applied)
+    assert.equal(1, #modifies())
+  end)
+
+  it("POST /dts/add-objects with dry_run answers the plan and sends nothing", function()
+    local status, out = s.post("/dts/add-objects", { DtsJobId = "job-example", DtsInstanceId = "inst-example",
+      objects = { "shop.refunds" }, dry_run = true })
+    assert.equal(200, status, type(out) == "table" and out.error and out.error.message)
+    assert.is_true(out.dry_run)
+    assert.same({ "shop.refunds" }, out.plan.added)
+    assert.equal(0, #modifies())
+  end)
+
+  it("does not offer the raw, list-replacing ModifyDtsJob", function()
+    local status = s.post("/dts/modify", { DtsInstanceId = "inst-example",
+      DbList = { shop = { name = "shop", all = false, Table = { x = { name = "x", all = true } } } } })
+    assert.equal(404, status)
+    local out
+    status, out = s.post("/dts/add-objects", { DtsJobId = "job-example", DtsInstanceId = "inst-example",
+      DbList = { shop = { name = "shop", all = true } } })
+    assert.equal(400, status)
+    assert.equal("DbList", out.error.param)
+    assert.equal(0, #modifies())
+  end)
+
+  it("answers errors as JSON with their kind", function()
+    local status, out = s.post("/dts/add-objects", "not json")
     assert.equal(400, status)
     assert.equal("invalid_argument", out.error.kind)
-    status, out = s.post("/dts/modify", { DtsInstanceId = "inst-example", Colour = "blue" })
+    status, out = s.post("/dts/add-objects", { DtsJobId = "job-example", DtsInstanceId = "inst-example",
+      objects = { 5 } })
     assert.equal(400, status)
-    assert.equal("Colour", out.error.param)
-    status, out = s.post("/dts/modify", { DtsInstanceId = "no-such-instance", DbList = CHANGE.DbList })
+    assert.equal("invalid_argument", out.error.kind)
+    status, out = s.get("/dts/job/no-such-job")
     assert.equal(422, status)
     assert.equal("api", out.error.kind)
     assert.is_string(out.error.code)
-    assert.equal(1, #em.requests()) -- only the last one was sent
+    assert.equal(0, #modifies())
   end)
 
-  it("POST /dts/queue answers a ticket at once; the timer applies the change", function()
-    local status, out = s.post("/dts/queue", CHANGE)
+  it("POST /dts/queue answers a ticket at once; the timer adds the objects", function()
+    local status, out = s.post("/dts/queue", { DtsJobId = "job-example", DtsInstanceId = "inst-example",
+      objects = { "shop.invoices" } })
     assert.equal(202, status)
     local ticket = out.ticket
     assert.matches("^%x+$", ticket)
@@ -155,11 +209,12 @@ describe("examples/openresty", function()
       launch.sleep(0.02)
     end
     assert.equal("done", state.state, state.error and state.error.message)
-    assert.is_true(state.result.success)
-    local log = em.requests()
-    assert.equal(1, #log)
-    assert.is_true(log[1].applied)
-    assert.equal(state.result.request_id, log[1].request_id)
+    assert.is_true(state.result.applied)
+    local sent = modifies()
+    assert.equal(1, #sent)
+    assert.is_true(sent[1].applied)
+    assert.equal(state.result.request_id, sent[1].request_id)
+    assert.truthy(tables():find("invoices", 1, true))
     assert.equal(404, (s.get("/dts/queue/0123abc")))
   end)
 end)

@@ -46,11 +46,16 @@ function common.add_flags(cmd)
     :argname("<region>")
   cmd:option("--endpoint", "Endpoint host[:port] (default: from the region).")
     :argname("<host>")
-  cmd:option("--ca-file", "CA certificates to trust (e.g. the local emulator's).")
+  cmd:option("--ca-file", "CA certificates to trust (default: DTS_CA_FILE, else SSL_CERT_FILE, "
+    .. "else CURL_CA_BUNDLE, else the system store).")
     :argname("<file>")
   cmd:option("--signature", "Signature scheme: v3 (default) or v1."):choices({ "v3", "v1" })
-  cmd:option("--timeout", "Seconds to wait for an answer (default 30).")
+  cmd:option("--timeout", "Seconds each API call may take, retries and back-off included "
+    .. "(default 30).")
     :argname("<s>"):convert(tonumber)
+  cmd:option("--retries", "Attempts per API call when an answer is worth retrying "
+    .. "(throttling, 5xx, network; default 4).")
+    :argname("<n>"):convert(tonumber)
   cmd:flag("--dry-run", "Show the request that would be sent (secrets redacted); send nothing.")
   cmd:flag("--json", "Machine-readable output: one JSON document on stdout.")
   cmd:flag("--quiet", "Print nothing but errors.")
@@ -62,6 +67,7 @@ function common.client(args)
   local opts = {
     region_id = args.region, endpoint = args.endpoint, ca_file = args.ca_file,
     signature = args.signature, timeout = args.timeout,
+    retries = args.retries and { max_attempts = args.retries } or nil,
   }
   -- As in the aliyun CLI: a profile named by the flag or by
   -- ALIBABA_CLOUD_PROFILE is used, and must exist (the libraries' chain

@@ -1,11 +1,15 @@
--- `dts emulator`: the local DTS endpoint in the foreground.  Prints where it
--- listens, the CA file and the test credentials, then waits; Ctrl-C stops
--- it and removes its files.
+-- `dts emulator`: the local DTS endpoint.  In the foreground it prints where
+-- it listens, the CA file and the test credentials, then waits; Ctrl-C (or
+-- SIGTERM, SIGHUP) stops it and removes its files.  `--print-env` starts it
+-- in the background and prints the environment that points lua-dts at it:
+--
+--   eval "$(dts emulator --print-env)"    # start; scripts and dts now use it
+--   eval "$(dts emulator --stop)"         # stop it, unset the variables
 
 local emulator = require "dts.emulator"
 local sys = require "dts.sys"
 
-local quote, exit_code = sys.quote, sys.exit_code
+local quote, exit_code, run = sys.quote, sys.exit_code, sys.run
 
 local M = {}
 
@@ -16,7 +20,9 @@ function M.add(parser)
     :summary("Run a local DTS endpoint for testing scripts offline.")
     :description("Run a local DTS endpoint (ModifyDtsJob, DescribeDtsJobDetail, API "
       .. "2020-01-01) on 127.0.0.1, over HTTPS with a certificate made at start. "
-      .. "It prints its URL, CA file and test credentials; Ctrl-C stops it.")
+      .. "It prints its URL, CA file and test credentials; Ctrl-C stops it. With --print-env "
+      .. "it runs in the background instead: eval \"$(dts emulator --print-env)\" points "
+      .. "lua-dts scripts and dts at it, eval \"$(dts emulator --stop)\" stops it.")
   local function number(name, arg, help)
     cmd:option(name, help):argname(arg):convert(tonumber)
   end
@@ -68,6 +74,10 @@ function M.add(parser)
     .. "comes with Code \"Failure\".")
   number("--bad-expiration-every", "<n>", "Every n-th credential handed out has an "
     .. "Expiration that is not a time.")
+  cmd:flag("--print-env", "Start in the background and print the shell lines that point lua-dts "
+    .. "and dts at it: eval \"$(dts emulator --print-env)\".")
+  cmd:flag("--stop", "Stop the emulator that --print-env started (DTS_EMULATOR_PID) and print "
+    .. "the lines that unset its variables: eval \"$(dts emulator --stop)\".")
   return cmd
 end
 
@@ -99,19 +109,112 @@ local function options(args)
 end
 
 -- Blocks until Ctrl-C (SIGINT reaches this shell, in our process group,
--- while nginx runs detached) or until nginx exits by itself (status 2).  If
--- this Lua process dies first, the shell stops nginx and cleans up for it.
+-- while the Lua process waiting for it ignores SIGINT) or until nginx exits
+-- by itself (status 2).  Whatever kills the Lua process instead (SIGTERM,
+-- SIGHUP, to it or to its group), dts.nginx's watchdog cleans up after it.
 local WAIT = [[
-nginx=$(cat %s) || exit 2
-lua=$PPID
-while kill -0 "$nginx" 2>/dev/null && kill -0 "$lua" 2>/dev/null; do sleep 0.2; done
-if ! kill -0 "$lua" 2>/dev/null; then
-  kill -TERM "$nginx" 2>/dev/null
-  sleep 0.5
-  rm -rf %s
-fi
+nginx=$(cat %s 2>/dev/null) || exit 2
+while kill -0 "$nginx" 2>/dev/null; do sleep 0.2; done
 exit 2
 ]]
+
+-- What `--print-env` exports, in order: the variables lua-dts and dts read.
+-- { name, value }: export; { name, false }: unset; { name, note }: a comment
+-- instead (a secret the user gave is never printed: they have it).
+function M.env(em, args)
+  local given = "set it to the %s given with %s"
+  return {
+    { "ALIBABA_CLOUD_ENDPOINT", em.endpoint },
+    { "DTS_CA_FILE", em.ca_file },
+    { "ALIBABA_CLOUD_ACCESS_KEY_ID", em.access_key_id },
+    -- The emulator's own test secret opens nothing else.
+    args.access_key_secret
+      and { "ALIBABA_CLOUD_ACCESS_KEY_SECRET", nil, given:format("secret", "--access-key-secret") }
+      or { "ALIBABA_CLOUD_ACCESS_KEY_SECRET", em.access_key_secret },
+    -- A real token left in the shell would be sent along and refused.
+    args.security_token
+      and { "ALIBABA_CLOUD_SECURITY_TOKEN", nil, given:format("token", "--security-token") }
+      or { "ALIBABA_CLOUD_SECURITY_TOKEN", false },
+    { "ALIBABA_CLOUD_REGION_ID", "cn-hangzhou" },
+    -- STS and instance metadata here too, for a role or metadata chain a
+    -- script sets up itself (the keys above come first in the chain).
+    { "ALIBABA_CLOUD_STS_ENDPOINT", em.sts_endpoint },
+    { "DTS_METADATA_ENDPOINT", em.metadata_endpoint },
+  }
+end
+
+local MARKER = "# lua-dts nginx watchdog"
+
+-- Is pid a watchdog of dts.nginx (and not whatever took its number)?
+local function is_watchdog(pid)
+  local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
+  if not f then return false end
+  local cmdline = f:read("*a")
+  f:close()
+  return cmdline:find(MARKER, 1, true) ~= nil
+end
+
+local function unset_lines(names)
+  local out = {}
+  for _, name in ipairs(names) do out[#out + 1] = "unset " .. name end
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function env_names()
+  local names = {}
+  for _, kv in ipairs(M.env({}, {})) do names[#names + 1] = kv[1] end
+  names[#names + 1] = "DTS_EMULATOR_PID"
+  return names
+end
+
+-- The emulator runs detached; its watchdog is what --stop (or kill)
+-- signals, and it cleans up.
+local function print_env(em, args)
+  local pid = em.watchdog_pid
+  local lines = {}
+  for _, v in ipairs(M.env(em, args)) do
+    if v[3] then
+      lines[#lines + 1] = ("# %s: %s"):format(v[1], v[3])
+    elseif v[2] then
+      lines[#lines + 1] = ("export %s=%s"):format(v[1], quote(v[2]))
+    else
+      lines[#lines + 1] = "unset " .. v[1]
+    end
+  end
+  lines[#lines + 1] = "export DTS_EMULATOR_PID=" .. pid
+  lines[#lines + 1] = '# stop it with: eval "$(dts emulator --stop)"'
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+  io.stdout:flush()
+  io.stderr:write(("dts emulator: %s (CA %s), in the background as pid %s; "
+    .. "stop it with: eval \"$(dts emulator --stop)\"\n"):format(em.url, em.ca_file, pid))
+  return 0
+end
+
+-- Signals the watchdog of the emulator --print-env started (it cleans up on
+-- SIGTERM) and waits for it, then prints the lines that unset what
+-- --print-env set.
+local function stop(getenv)
+  local pid = (getenv("DTS_EMULATOR_PID") or ""):match("^%d+$")
+  if not pid then
+    io.stderr:write("dts emulator --stop: DTS_EMULATOR_PID is not set: nothing to stop\n")
+    return 2
+  end
+  io.stdout:write(unset_lines(env_names()))
+  io.stdout:flush()
+  if not is_watchdog(pid) then
+    io.stderr:write("dts emulator --stop: no emulator runs as pid ", pid, " (stopped already?)\n")
+    return 1
+  end
+  -- Gone once its command line is (a zombie's is empty).
+  run(("kill -TERM %s; for i in $(seq 200); do grep -qa %s /proc/%s/cmdline 2>/dev/null || exit 0; "
+    .. "sleep 0.05; done"):format(pid, quote(MARKER), pid))
+  if is_watchdog(pid) then
+    io.stderr:write("dts emulator --stop: pid ", pid, " did not stop\n")
+    return 1
+  end
+  io.stderr:write("dts emulator: stopped\n")
+  return 0
+end
 
 local function print_banner(em, args)
   local lines = {
@@ -143,15 +246,23 @@ local function print_banner(em, args)
   io.stdout:flush()
 end
 
-function M.run(args)
-  local em, err = emulator.start(options(args))
+function M.run(args, getenv)
+  getenv = getenv or os.getenv
+  if args.stop then return stop(getenv) end
+  if args.print_env and args.http then
+    io.stderr:write("dts emulator: --print-env needs HTTPS (lua-dts takes no protocol from the environment)\n")
+    return 2
+  end
+  local opts = options(args)
+  opts.detach = args.print_env or nil
+  local em, err = emulator.start(opts)
   if not em then
     io.stderr:write("dts emulator: ", (tostring(err):gsub("^dts%.emulator: ", "")), "\n")
     return 1
   end
+  if args.print_env then return print_env(em, args) end
   print_banner(em, args)
-  local code = exit_code(os.execute(WAIT:format(quote(em.prefix .. "/nginx.pid"),
-                                                quote(em.prefix))))
+  local code = exit_code(os.execute(WAIT:format(quote(em.prefix .. "/nginx.pid"))))
   em.stop()
   if code == 2 then
     io.stderr:write("dts emulator: nginx exited on its own\n", em.error_log(), "\n")
@@ -159,7 +270,7 @@ function M.run(args)
   end
   io.stdout:write("dts emulator: stopped\n")
   io.stdout:flush()
-  return 0
+  return code or 130
 end
 
 return M

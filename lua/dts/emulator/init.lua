@@ -22,6 +22,8 @@
 --   dts_msg_prefix = false   business error codes as "DTS.Msg.<code>"
 --   faults                rules, see dts.emulator.faults
 --   time_window = 900     seconds a timestamp may be off, and a nonce kept
+--   detach = false        outlive this process (dts.nginx); stop it with
+--                         stop() or kill -TERM watchdog_pid
 --
 -- It also serves every credential source a client may use (issue 12): STS
 -- AssumeRole and AssumeRoleWithOIDC on the same endpoint (HTTPS), instance
@@ -40,12 +42,14 @@
 --   metadata_port         default: a free one
 --
 -- The handle: url, endpoint, host, port, address, ca_file (nil with http),
--- access_key_id, access_key_secret, security_token, prefix, log_file,
--- stop(), requests(), clear_log(), set_faults(rules), state(), error_log();
--- and for credentials: sts_endpoint (= endpoint, nil with http),
--- metadata_endpoint ("http://127.0.0.1:PORT"), credentials_uri, role_name,
--- role_arn, oidc_provider_arn, oidc_token_file, credentials_env() (the
--- variables pointing each source at the emulator, as { name, value }).
+-- access_key_id, access_key_secret, security_token, root (the temporary
+-- directory: the CA certificate, and nginx's private prefix), prefix,
+-- log_file, watchdog_pid, stop(), requests(), clear_log(),
+-- set_faults(rules), state(), error_log(); and for credentials:
+-- sts_endpoint (= endpoint, nil with http), metadata_endpoint
+-- ("http://127.0.0.1:PORT"), credentials_uri, role_name, role_arn,
+-- oidc_provider_arn, oidc_token_file, credentials_env() (the variables
+-- pointing each source at the emulator, as { name, value }).
 
 local cjson = require "cjson.safe"
 local nginx = require "dts.nginx"
@@ -112,7 +116,7 @@ local function check_options(opts)
     port = "number", http = "boolean", access_key_id = "string",
     access_key_secret = "string", security_token = "string", expired_token = "boolean",
     modifying_seconds = "number", business_errors = "string", dts_msg_prefix = "boolean",
-    faults = "table", time_window = "number",
+    faults = "table", time_window = "number", detach = "boolean",
     lifetime = "number", first_lifetime = "number", role_name = "string",
     oidc_token = "string", metadata_mode = "string", metadata_port = "number",
   }
@@ -163,7 +167,7 @@ end
 
 -- The seed as JSON text, checked here so a bad state file is the caller's
 -- error and not a failing server.
-local function seed_text(spec)
+local function seed_text(spec, modifying_seconds)
   local text = spec
   if type(spec) == "string" then
     local err
@@ -179,7 +183,8 @@ local function seed_text(spec)
   elseif spec ~= nil then
     return nil, "dts.emulator: option state: expected a file name or a table"
   end
-  local model, err = state.new(text)
+  -- A job seeded as Modifying starts its change window now.
+  local model, err = state.new(text, { now = os.time(), modifying_seconds = modifying_seconds })
   if not model then
     return nil, "dts.emulator: " .. err
   end
@@ -193,7 +198,7 @@ function emulator.start(opts)
     return nil, err
   end
   local seed
-  seed, err = seed_text(opts.state)
+  seed, err = seed_text(opts.state, opts.modifying_seconds or 2)
   if not seed then
     return nil, err
   end
@@ -215,6 +220,7 @@ function emulator.start(opts)
       s.metadata_port = opts.metadata_port or nginx.random_port()
       return METADATA_SERVER:format(s.metadata_port)
     end,
+    detach = opts.detach,
   }
   if not server then
     return nil, err
@@ -224,7 +230,8 @@ function emulator.start(opts)
   local em = {
     url = server.url, endpoint = "localhost:" .. server.port,
     host = server.host, port = server.port, address = server.address,
-    ca_file = server.ca_file, prefix = server.prefix,
+    ca_file = server.ca_file, root = server.root, prefix = server.prefix,
+    watchdog_pid = server.watchdog_pid,
     log_file = prefix .. "requests.jsonl",
     access_key_id = opts.access_key_id or emulator.TEST_ACCESS_KEY_ID,
     access_key_secret = opts.access_key_secret or emulator.TEST_ACCESS_KEY_SECRET,

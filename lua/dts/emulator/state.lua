@@ -9,6 +9,8 @@
 --   status_sequence = { "Initializing", "Prechecking", ... },
 --   modifying_seconds = S (this job's change window, instead of the
 --   emulator's) }, ... } }
+-- Status = "Modifying" (any case) seeds a running job inside a change
+-- window that starts at `now` (state.new's second argument).
 
 local cjson = require "cjson.safe"
 local status = require "dts.status"
@@ -68,7 +70,7 @@ local function object(value, where)
   return copy(value)
 end
 
-local function job_from_seed(j, where)
+local function job_from_seed(j, where, clock)
   if type(j) ~= "table" then
     return nil, where .. ": expected a table"
   end
@@ -135,17 +137,25 @@ local function job_from_seed(j, where)
     given = job.status_sequence and job.status_sequence[math.max(job.step, 1)] or "synchronizing"
   end
   job.Status = state.spell(given)
-  if not job.Status or job.Status == "Modifying" then
-    -- Modifying is the window after a change, not a state to seed.
+  if not job.Status then
     return nil, where .. ".Status: unknown status " .. tostring(given)
-        .. " (one of " .. table.concat(status.ALL, ", ") .. ", except Modifying)"
+        .. " (one of " .. table.concat(status.ALL, ", ") .. ")"
+  end
+  if job.Status == "Modifying" then
+    -- Modifying is the window after a change over a running job.
+    job.Status = "synchronizing"
+    job.modifying_until = job.modifying_until
+      or (clock.now or 0) + (job.modifying_seconds or clock.seconds or 0)
   end
   return job
 end
 
 -- The jobs model from a seed (table or JSON text; nil: the demo job), or
--- nil and a message naming the bad field.
-function state.new(seed)
+-- nil and a message naming the bad field.  clock: { now = seconds since the
+-- epoch, modifying_seconds = the emulator's change window }, for jobs
+-- seeded as Modifying.
+function state.new(seed, clock)
+  clock = clock or {}
   if seed == nil then
     seed = state.DEMO
   end
@@ -161,7 +171,8 @@ function state.new(seed)
   end
   local model = setmetatable({ jobs = {}, by_id = {} }, { __index = state })
   for i, j in ipairs(seed.jobs) do
-    local job, err = job_from_seed(j, "state.jobs[" .. i .. "]")
+    local job, err = job_from_seed(j, "state.jobs[" .. i .. "]",
+      { now = clock.now, seconds = clock.modifying_seconds })
     if not job then
       return nil, err
     end

@@ -1,6 +1,6 @@
 rockspec_format = "3.0"
 package = "lua-dts"
-version = "scm-1"
+version = "0.2.0-1" -- as src/version.h, dts.VERSION and CHANGELOG.md (spec/05-client/version_spec.lua)
 source = {
   url = "git+file:///lua-dts", -- `luarocks make` builds the checkout it runs in
 }
@@ -14,9 +14,12 @@ description = {
   ]],
   license = "MIT",
 }
+-- Debian packages them as lua-cjson and lua-argparse, which luarocks
+-- cannot see: install with `--deps-mode none` (README, "Install").
 dependencies = {
   "lua >= 5.1, < 5.5",
-  "lua-cjson",
+  "lua-cjson >= 2.1",
+  "argparse >= 0.6", -- the dts command
 }
 external_dependencies = {
   OPENSSL = { header = "openssl/hmac.h", library = "crypto" },
@@ -24,24 +27,24 @@ external_dependencies = {
   -- header check does not search; the compiler finds it by itself.
   CURL = { library = "curl" },
 }
+-- The C modules come from the Makefile (`make rock`, `make rock-install`):
+-- built under build/ so the checkout stays clean, and installed with the
+-- dts command, which a Lua 5.1 (LuaJIT) install leaves to the Lua 5.4 one
+-- so that both can share a tree in either order.  The Lua modules follow.
 build = {
-  type = "builtin",
-  modules = {
-    ["dts.core"] = {
-      sources = { "src/lua_core.c", "src/lua_json.c", "src/json_scan.c", "src/sign.c", "src/encode.c" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
-      incdirs = { "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(OPENSSL_LIBDIR)" },
-      libraries = { "crypto" },
-    },
-    ["dts.curl"] = {
-      sources = { "src/lua_curl.c", "src/http_curl.c", "src/signals.c", "src/fsync.c" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
-      libdirs = { "$(CURL_LIBDIR)" },
-      libraries = { "curl" },
-    },
+  type = "make",
+  build_target = "rock",
+  build_variables = {
+    CC = "$(CC)", CFLAGS = "$(CFLAGS)", LIBFLAG = "$(LIBFLAG)", LUA = "$(LUA)",
+    LUA_INCDIR = "$(LUA_INCDIR)", OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
+    OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)", CURL_LIBDIR = "$(CURL_LIBDIR)",
+  },
+  install_target = "rock-install",
+  install_variables = { LUA = "$(LUA)", LIBDIR = "$(LIBDIR)", BINDIR = "$(BINDIR)" },
+  install = { lua = {
     ["dts"] = "lua/dts/init.lua",
     ["dts.certs"] = "lua/dts/certs.lua",
+    ["dts.clock"] = "lua/dts/clock.lua",
     ["dts.cli.add_objects"] = "lua/dts/cli/add_objects.lua",
     ["dts.cli.common"] = "lua/dts/cli/common.lua",
     ["dts.cli.credentials"] = "lua/dts/cli/credentials.lua",
@@ -100,8 +103,5 @@ build = {
     ["dts.workflows.objects"] = "lua/dts/workflows/objects.lua",
     ["dts.workflows.options"] = "lua/dts/workflows/options.lua",
     ["dts.workflows.wait"] = "lua/dts/workflows/wait.lua",
-  },
-  install = {
-    bin = { dts = "bin/dts" },
-  },
+  } },
 }
