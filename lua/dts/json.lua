@@ -74,6 +74,9 @@ function json.check(value, path, spec, explain, decoded)
   path = path or "value"
   local ok, where, reason, detail, extra = json_check(value, spec, path, decoded and "n" or "")
   if ok then return true end
+  if decoded and reason == "nan" then -- text holds no NaN: a number too large
+    return nil, where .. ": a number out of range (it reads as infinity); numbers must be finite"
+  end
   return nil, word(explain, where, reason, detail, extra)
 end
 
