@@ -401,7 +401,11 @@ static int l_request(lua_State *L)
 	return lua_gettop(L);
 }
 
-/* close and __close: idempotent, and deferred while a request runs. */
+/*
+ * close, __close and __gc: idempotent, and deferred while a request runs.
+ * (The collector never finalizes a client in a request, which holds it on
+ * its stack, but getmetatable(client).__gc is anyone's to call.)
+ */
 static int l_close(lua_State *L)
 {
 	struct lclient *lc = check_client(L);
@@ -410,13 +414,6 @@ static int l_close(lua_State *L)
 		lc->close_pending = 1;
 	else
 		dts_http_close(&lc->http);
-	return 0;
-}
-
-/* __gc: a running request holds the client on its stack, so none is. */
-static int l_gc(lua_State *L)
-{
-	dts_http_close(&check_client(L)->http);
 	return 0;
 }
 
@@ -454,7 +451,7 @@ int luaopen_dts_curl(lua_State *L)
 		{ NULL, NULL }
 	};
 	static const luaL_Reg meta[] = {
-		{ "__gc", l_gc },
+		{ "__gc", l_close },
 #if LUA_VERSION_NUM >= 504
 		{ "__close", l_close },
 #endif

@@ -173,6 +173,26 @@ describe("dts.curl against hostile callers", function()
     end
   end)
 
+  it("defers getmetatable(client).__gc called during a request, as close()", function()
+    local c = new()
+    local gc, closed = getmetatable(c).__gc, false
+    local hits = hostile.finalizers_inside(3, function(...) return pcall(c_request, ...) end,
+      function() return c, echo_request() end, function(client)
+        gc(client)
+        closed = true
+      end, function(r)
+        -- raised (closed before it began), refused (closed while read) or answered
+        assert.truthy(not r[1] and r[2]:find("client is closed", 1, true) or r[2] or
+          r[3].kind == "invalid_argument")
+        if closed then
+          assert.matches("%(closed%)$", tostring(c))
+          c, closed = new(), false
+        end
+      end, c_request)
+    assert.truthy(hits > 0)
+    c:close()
+  end)
+
   it("close is idempotent, also as __gc after close", function()
     local c = new()
     c:close()
