@@ -40,7 +40,8 @@
  *   unknown (detail: the key, extra: the entry node),
  *   leaf (detail: the value, extra: the leaf code),
  *   missing (detail: the key, extra: the node), none_listed (extra: the
- *   node), forbidden (detail: the key, extra: the node)
+ *   node), forbidden (detail: the key, extra: the node),
+ *   changed (the value changed while it was checked: a finalizer)
  * and Lua words the message (lua/dts/json.lua, lua/dts/dblist/grammar.lua).
  *
  * Nothing is allocated: the walk's state is a fixed array on the C stack, so
@@ -726,8 +727,8 @@ int dts_l_json_check(lua_State *L)
 	 */
 	if (walk(&w, 4) != 0 && strcmp(w.reason, "deep") == 0) {
 		w.cycles = 1;
-		if (walk(&w, 4) == 0)
-			luaL_error(L, "json_check: a value changed while it was checked");
+		if (walk(&w, 4) == 0) /* a finalizer changed it between */
+			fail(&w, 0, "changed");
 	}
 	if (w.reason != NULL)
 		return push_failure(&w);

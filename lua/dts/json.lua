@@ -53,6 +53,9 @@ local WORDING = {
     return ("%s: key %s is neither a name nor an array index 1..%d"):format(path, tostring(key), n)
   end,
   mixed = function(path) return path .. ": mixes array items and named keys" end,
+  changed = function(path)
+    return path .. ": changed while it was checked (by a finalizer?); nothing was sent"
+  end,
   hole = function(path, i)
     return ("%s: item %d is nil; an array needs every index 1..n (json.null is a JSON null)")
       :format(path, i)
