@@ -106,7 +106,7 @@ test: deps
 	@sh spec/run
 
 lint:
-	luacheck -q lua bin spec examples bench
+	luacheck -q lua bin spec examples bench fuzz
 
 # The main job: a real ModifyDtsJob through the module against the local emulator.
 demo: deps build
