@@ -183,6 +183,10 @@ describe("core.json_scan", function()
     local text, err = grammar.encode(v)
     assert.is_nil(text)
     assert.are.equal("DbList: mixes array items and named keys", err)
+    local ok
+    ok, err = require("dts.dblist").new(v):validate()
+    assert.is_nil(ok)
+    assert.are.equal("DbList: mixes array items and named keys", err)
     for _, bad in ipairs({
       { db = { name = "db", all = true, conflict = { [1.5] = "x" } } },
       { db = { name = "db", all = true, conflict = { [-1] = "x" } } },
