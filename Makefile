@@ -5,6 +5,7 @@
 #   make test     deps + build + C unit tests + busted on every Lua + ASan/UBSan + luacheck
 #   make demo     the main job against the local emulator
 #   make bench    benchmarks (figures only, no assertions)
+#   make fuzz     libFuzzer targets of fuzz/, FUZZ_SECONDS each (FUZZ_TARGETS=sign for one)
 
 LUAS      ?= 5.4 luajit 5.1 5.2 5.3
 CC        ?= cc
@@ -25,10 +26,20 @@ HEADERS  := $(wildcard src/*.h)
 DEB_BUILD := gcc make pkg-config libssl-dev libcurl4-openssl-dev \
              liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev
 DEB_RUN   := lua5.1 lua5.2 lua5.3 lua5.4 luajit2 lua-cjson lua-argparse openssl ca-certificates
-DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua perl
+DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua perl \
+             clang libclang-rt-14-dev valgrind
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 
-.PHONY: all deps build test test-c test-lua test-asan lint rock rock-install demo bench clean
+# libFuzzer targets (fuzz/): clang with ASan+UBSan.  encode and sign are
+# plain C; json_scan and lua_api embed Lua 5.4 with both modules linked in.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= encode sign json_scan lua_api
+FUZZ_FLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+.PHONY: all deps build test test-c test-lua test-asan lint rock rock-install demo bench clean fuzz
 all: build
 
 build: $(foreach v,$(LUAS),build/$(v)/dts/core.so build/$(v)/dts/curl.so)
@@ -81,6 +92,25 @@ rock-install:
 	@rmdir build 2>/dev/null || true
 	@if [ "$(ROCK_ABI)" != 5.1 ]; then mkdir -p $(BINDIR) && cp bin/dts $(BINDIR)/dts; fi
 
+build/fuzz/fuzz_encode: fuzz/fuzz_encode.c src/encode.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_encode.c src/encode.c -lcrypto
+
+build/fuzz/fuzz_sign: fuzz/fuzz_sign.c src/sign.c src/encode.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_sign.c src/sign.c src/encode.c -lcrypto
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/lua_harness.h $(CORE_SRC) $(CURL_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CURL_CFLAGS) -I$(call lua_inc,5.4) -o $@ $< \
+	    $(CORE_SRC) $(CURL_SRC) -llua5.4 -lcrypto -lcurl
+
+# As long as asked: make fuzz FUZZ_SECONDS=600 [FUZZ_TARGETS="sign lua_api"]
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do echo "== fuzz $$t, $(FUZZ_SECONDS) s"; \
+	    sh fuzz/run $$t $(FUZZ_SECONDS) || exit 1; done
+
 deps:
 	@missing=$$(for p in $(DEB_ALL); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -94,11 +124,12 @@ deps:
 # spec/run runs every suite, keeps going after a failure, and prints the
 # summed "N passed, N failed" line last.
 test: deps
-	@$(MAKE) --no-print-directory build build/test_c build/test_c_asan build/asan/dts/core.so build/asan/dts/curl.so
+	@$(MAKE) --no-print-directory build build/test_c build/test_c_asan build/asan/dts/core.so build/asan/dts/curl.so \
+	    $(FUZZ_BINS)
 	@sh spec/run
 
 lint:
-	luacheck -q lua bin spec examples bench
+	luacheck -q lua bin spec examples bench fuzz
 
 # The main job: a real ModifyDtsJob through the module against the local emulator.
 demo: deps build

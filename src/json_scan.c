@@ -102,8 +102,59 @@ static int take(struct cur *c, char ch)
 	return 0;
 }
 
+static int hex4(const char *p, unsigned *cp)
+{
+	int i;
+
+	*cp = 0;
+	for (i = 0; i < 4; i++) {
+		char ch = p[i];
+		unsigned d;
+
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else if (ch >= 'A' && ch <= 'F')
+			d = (unsigned)(ch - 'A' + 10);
+		else
+			return 0;
+		*cp = *cp << 4 | d;
+	}
+	return 1;
+}
+
+/* One escape at c->p (the backslash): skipped when JSON has it, a \u
+ * surrogate only as a high-low pair (lua-cjson refuses a lone one). */
+static int escape(struct cur *c)
+{
+	unsigned cp, low;
+
+	if (c->end - c->p < 2)
+		return 0;
+	switch (c->p[1]) {
+	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+		c->p += 2;
+		return 1;
+	case 'u':
+		break;
+	default:
+		return 0;
+	}
+	if (c->end - c->p < 6 || !hex4(c->p + 2, &cp))
+		return 0;
+	c->p += 6;
+	if (cp < 0xD800 || cp > 0xDFFF)
+		return 1;
+	if (cp > 0xDBFF || c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' ||
+	    !hex4(c->p + 2, &low) || low < 0xDC00 || low > 0xDFFF)
+		return 0;
+	c->p += 6;
+	return 1;
+}
+
 /* A string token: its raw bytes (between the quotes) in *s, *n, and
- * whether it had escapes.  UTF-8 is checked; escapes only skipped. */
+ * whether it had escapes.  UTF-8 and escapes are checked. */
 static int string(struct cur *c, const char **s, size_t *n, int *escaped)
 {
 	const char *start;
@@ -130,9 +181,8 @@ static int string(struct cur *c, const char **s, size_t *n, int *escaped)
 			return 0;
 		if (ch == '\\') {
 			*escaped = 1;
-			if (c->end - c->p < 2)
+			if (!escape(c))
 				return 0;
-			c->p += c->p[1] == 'u' ? 6 : 2;
 		} else {
 			high = 1;
 			c->p++;
@@ -155,14 +205,25 @@ static int literal(struct cur *c, const char *word)
 	return 1;
 }
 
-static int all_digits(const char *s, size_t n)
+/*
+ * A name lua-cjson may have written for a number key ("1", "-2", "1.5",
+ * "1e+20"): the Lua table held a number there, which the walk refuses
+ * unless the table is a pure array, and lua-cjson writes no array as an
+ * object, so such a name is "not sure".  ({[1] = x, ["1"] = y} is an object
+ * with the name "1" twice.)  Real names that look like numbers only lose the
+ * fast path.
+ */
+static int number_like(const char *s, size_t n)
 {
 	size_t i;
 
+	if (n == 0 || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.'))
+		return 0;
 	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '+' ||
+		      s[i] == '.' || s[i] == 'e' || s[i] == 'E'))
 			return 0;
-	return n > 0;
+	return 1;
 }
 
 /* Any JSON value; numbers (whose exactness only the walk can judge), null
@@ -204,7 +265,7 @@ static int any(struct cur *c, int depth)
 		if (take(c, '}'))
 			return 1;
 		do {
-			if (!string(c, &s, &n, &esc) || all_digits(s, n) ||
+			if (!string(c, &s, &n, &esc) || number_like(s, n) ||
 			    !take(c, ':') || !any(c, depth + 1))
 				return 0;
 		} while (take(c, ','));
@@ -270,8 +331,8 @@ static int map(struct cur *c, const struct scan_node *m, int depth, int *members
 	if (take(c, '}'))
 		return !m->nonempty;
 	do {
-		if (!string(c, &s, &n, &esc) || esc || n == 0 || !take(c, ':') ||
-		    !value(c, m->child, depth + 1, &sub))
+		if (!string(c, &s, &n, &esc) || esc || n == 0 || number_like(s, n) ||
+		    !take(c, ':') || !value(c, m->child, depth + 1, &sub))
 			return 0;
 		++*members;
 	} while (take(c, ','));
@@ -294,7 +355,7 @@ static int entry(struct cur *c, const struct scan_node *e, int depth)
 			if (!string(c, &s, &n, &esc) || esc || !take(c, ':'))
 				return 0;
 			k = dts_scan_find(e, s, n);
-			if (k < 0 || (seen >> k & 1))
+			if (k < 0 || (seen >> k & 1) || number_like(s, n))
 				return 0;
 			seen |= (uint64_t)1 << k;
 			if (e->keys[k].child >= 0) {

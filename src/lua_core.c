@@ -94,10 +94,20 @@ static int bad(lua_State *L, const char *fmt, ...)
 	return 2;
 }
 
-/* Field checks report through a message slot, so readers can be chained. */
+/*
+ * Field checks report through a message slot, so readers can be chained.
+ *
+ * The caller's tables are read raw (lua_rawget, lua_next): a metatable's
+ * __index never runs, so no Lua code runs while C holds pointers into
+ * strings.  And every string whose bytes C keeps is anchored in `anchor`, a
+ * table only this call can reach: a finalizer that runs during a later
+ * allocation may empty the caller's tables, but cannot free what C reads.
+ */
 struct args {
 	lua_State *L;
 	int t;                    /* the argument table's stack index */
+	int anchor;               /* the private table's stack index */
+	int nanchor;
 	char err[DTS_ERR_MAX];
 };
 
@@ -108,28 +118,53 @@ static int arg_fail(struct args *a, const char *fmt, const char *field,
 	return -1;
 }
 
+/* Pops the value on top of the stack into the private anchor table. */
+static void keep(struct args *a)
+{
+	lua_rawseti(a->L, a->anchor, ++a->nanchor);
+}
+
+/* Pushes t[field], read raw. */
+static int raw_field(lua_State *L, int t, const char *field)
+{
+	lua_pushstring(L, field);
+	lua_rawget(L, t);
+	return lua_type(L, -1);
+}
+
 /* A string field: absent (nil) leaves out->p NULL. */
 static int get_str(struct args *a, const char *field, struct dts_str *out)
 {
 	lua_State *L = a->L;
-	int type;
+	const int type = raw_field(L, a->t, field);
 
 	out->p = NULL;
 	out->n = 0;
-	lua_getfield(L, a->t, field);
-	type = lua_type(L, -1);
-	if (type == LUA_TSTRING)
+	if (type == LUA_TSTRING) {
 		out->p = lua_tolstring(L, -1, &out->n);
-	lua_pop(L, 1); /* still referenced by the table, so out->p stays valid */
-	if (type == LUA_TSTRING || type == LUA_TNIL)
+		keep(a);
+		return 0;
+	}
+	lua_pop(L, 1);
+	if (type == LUA_TNIL)
 		return 0;
 	return arg_fail(a, "%s: expected a string, got %s", field,
 			lua_typename(L, type));
 }
 
+static int changed(struct args *a, const char *field)
+{
+	return arg_fail(a, "%s: the table changed while it was read%s", field, "");
+}
+
 /*
  * A table of name -> string (for headers also name -> list of strings) into
- * an array of pairs kept in a userdata left on the stack.
+ * an array of pairs, kept in a userdata in the anchor table.
+ *
+ * Counted first, then read into storage allocated in between.  Allocating
+ * may run a finalizer that changes the table, so the second pass checks
+ * every type and bound again; it allocates nothing itself (the table that
+ * anchors its strings is sized up front), so nothing changes under it.
  */
 static int get_pairs(struct args *a, const char *field, int lists,
 		     const struct dts_pair **out, size_t *n)
@@ -137,18 +172,18 @@ static int get_pairs(struct args *a, const char *field, int lists,
 	lua_State *L = a->L;
 	struct dts_pair *p;
 	size_t count = 0, i = 0;
-	int tab;
+	int tab, strs, type;
 
 	*out = NULL;
 	*n = 0;
-	lua_getfield(L, a->t, field);
-	if (lua_isnil(L, -1)) {
+	type = raw_field(L, a->t, field);
+	if (type == LUA_TNIL) {
 		lua_pop(L, 1);
 		return 0;
 	}
-	if (!lua_istable(L, -1))
+	if (type != LUA_TTABLE)
 		return arg_fail(a, "%s: expected a table, got %s", field,
-				luaL_typename(L, -1));
+				lua_typename(L, type));
 	tab = lua_gettop(L);
 	for (lua_pushnil(L); lua_next(L, tab); lua_pop(L, 1)) {
 		if (lua_type(L, -2) != LUA_TSTRING)
@@ -159,14 +194,28 @@ static int get_pairs(struct args *a, const char *field, int lists,
 		else
 			count++;
 	}
+	if (count > 1u << 20)
+		return arg_fail(a, "%s: more than %s entries", field, "2^20");
 	p = dts_newuserdata(L, (count ? count : 1) * sizeof *p);
+	lua_createtable(L, (int)(2 * count), 0);
+	strs = lua_gettop(L);
 	for (lua_pushnil(L); lua_next(L, tab); lua_pop(L, 1)) {
-		const char *name = lua_tostring(L, -2);
-		size_t k, len = lists && lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+		const char *name;
+		size_t k, len;
 
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return changed(a, field);
+		name = lua_tostring(L, -2);
+		len = lists && lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
 		if (lua_type(L, -1) == LUA_TSTRING) {
+			if (i == count)
+				return changed(a, field);
 			p[i].name.p = lua_tolstring(L, -2, &p[i].name.n);
 			p[i].value.p = lua_tolstring(L, -1, &p[i].value.n);
+			lua_pushvalue(L, -2);
+			lua_rawseti(L, strs, (int)(2 * i + 1));
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, strs, (int)(2 * i + 2));
 			i++;
 			continue;
 		}
@@ -176,7 +225,7 @@ static int get_pairs(struct args *a, const char *field, int lists,
 				 luaL_typename(L, -1));
 			return -1;
 		}
-		for (k = 1; k <= len && i < count; k++) {
+		for (k = 1; k <= len; k++) {
 			lua_rawgeti(L, -1, (int)k);
 			if (lua_type(L, -1) != LUA_TSTRING) {
 				snprintf(a->err, sizeof a->err, "%s.%.64s[%d]: expected "
@@ -184,14 +233,21 @@ static int get_pairs(struct args *a, const char *field, int lists,
 					 luaL_typename(L, -1));
 				return -1;
 			}
+			if (i == count)
+				return changed(a, field);
 			p[i].name.p = lua_tolstring(L, -3, &p[i].name.n);
-			p[i].value.p = lua_tostring(L, -1);
-			p[i].value.n = lua_rawlen(L, -1);
-			lua_pop(L, 1); /* anchored in the list */
+			p[i].value.p = lua_tolstring(L, -1, &p[i].value.n);
+			lua_rawseti(L, strs, (int)(2 * i + 2));
+			lua_pushvalue(L, -2);
+			lua_rawseti(L, strs, (int)(2 * i + 1));
 			i++;
 		}
 	}
-	lua_remove(L, tab); /* the table stays reachable through a->t */
+	if (i != count)
+		return changed(a, field);
+	keep(a); /* strs */
+	keep(a); /* p */
+	lua_pop(L, 1); /* tab */
 	*out = p;
 	*n = i;
 	return 0;
@@ -204,16 +260,18 @@ static int check_fields(struct args *a, const char *const *known)
 
 	for (lua_pushnil(L); lua_next(L, a->t); lua_pop(L, 1)) {
 		const char *const *k;
+		const char *name;
+		size_t len;
 
 		if (lua_type(L, -2) != LUA_TSTRING)
 			return arg_fail(a, "%s: unexpected %s key in the argument table",
 					"argument", luaL_typename(L, -2));
+		name = lua_tolstring(L, -2, &len);
 		for (k = known; *k != NULL; k++)
-			if (strcmp(*k, lua_tostring(L, -2)) == 0)
+			if (strlen(*k) == len && memcmp(*k, name, len) == 0)
 				break;
 		if (*k == NULL) {
-			snprintf(a->err, sizeof a->err, "unknown field \"%.64s\"",
-				 lua_tostring(L, -2));
+			snprintf(a->err, sizeof a->err, "unknown field \"%.64s\"", name);
 			return -1;
 		}
 	}
@@ -224,6 +282,8 @@ static int start_args(lua_State *L, struct args *a)
 {
 	a->L = L;
 	a->t = 1;
+	a->anchor = 2;
+	a->nanchor = 0;
 	a->err[0] = '\0';
 	if (!lua_istable(L, 1)) {
 		snprintf(a->err, sizeof a->err, "expected a table argument, got %s",
@@ -231,6 +291,7 @@ static int start_args(lua_State *L, struct args *a)
 		return -1;
 	}
 	lua_settop(L, 1);
+	lua_createtable(L, 24, 0);
 	return 0;
 }
 
@@ -290,9 +351,9 @@ static int l_sign(lua_State *L)
 
 	if (scheme.p == NULL)
 		return bad(L, "scheme: missing (\"v1\" or \"v3\")");
-	if (strcmp(scheme.p, "v1") == 0 && scheme.n == 2)
+	if (scheme.n == 2 && memcmp(scheme.p, "v1", 2) == 0)
 		r.scheme = DTS_SCHEME_V1;
-	else if (strcmp(scheme.p, "v3") == 0 && scheme.n == 2)
+	else if (scheme.n == 2 && memcmp(scheme.p, "v3", 2) == 0)
 		r.scheme = DTS_SCHEME_V3;
 	else
 		return bad(L, "scheme: expected \"v1\" or \"v3\" (the RPC HMAC-SHA1 "

@@ -6,6 +6,13 @@
  * all from close/__gc, so a Lua error raised at any point leaks nothing.
  * A request reads every field first, then performs (no Lua call while
  * libcurl runs), then pushes the answer.
+ *
+ * Tables are read raw, so no __index runs during a request.  Lua code can
+ * still run in one: a finalizer, at any allocation.  It may call close() or
+ * request() on this very client, so a request marks the client busy: close()
+ * is then deferred to the end of the request, and a nested request() is
+ * refused.  The request body runs under lua_pcall so that a Lua error (out
+ * of memory) cannot leave the mark behind.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -48,13 +55,33 @@ static int push_invalid(lua_State *L, const char *name, const char *reason)
 	return push_error(L, DTS_HTTP_INVALID_ARGUMENT, lua_tostring(L, -1));
 }
 
+/* Also reachable as getmetatable(err).__tostring(anything): read raw,
+ * strings only. */
 static int l_error_tostring(lua_State *L)
 {
-	lua_getfield(L, 1, "kind");
-	lua_getfield(L, 1, "message");
-	lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+	const char *kind = NULL, *message = NULL;
+
+	if (lua_type(L, 1) == LUA_TTABLE) {
+		lua_pushliteral(L, "kind");
+		lua_rawget(L, 1);
+		lua_pushliteral(L, "message");
+		lua_rawget(L, 1);
+		if (lua_type(L, -2) == LUA_TSTRING)
+			kind = lua_tostring(L, -2);
+		if (lua_type(L, -1) == LUA_TSTRING)
+			message = lua_tostring(L, -1);
+	}
+	lua_pushfstring(L, "%s: %s", kind ? kind : "error",
+			message ? message : "(no message)");
 	return 1;
 }
+
+/* The client userdata: libcurl's part, and what only the binding needs. */
+struct lclient {
+	struct dts_http_client http;
+	int busy;               /* a request is running */
+	int close_pending;      /* close() was called during it */
+};
 
 static const char *get_seconds(lua_State *L, int idx, long *ms)
 {
@@ -180,6 +207,7 @@ static const char *set_option(lua_State *L, struct dts_http_config *cfg,
 /* curl.new{...} -> client | nil, err */
 static int l_new(lua_State *L)
 {
+	struct lclient *lc;
 	struct dts_http_client *c;
 	const char *name, *reason;
 	char msg[256];
@@ -187,7 +215,9 @@ static int l_new(lua_State *L)
 	if (!lua_isnoneornil(L, 1))
 		luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
-	c = dts_newuserdata(L, sizeof *c);
+	lc = dts_newuserdata(L, sizeof *lc);
+	lc->busy = lc->close_pending = 0;
+	c = &lc->http;
 	dts_http_init(c);
 	luaL_getmetatable(L, CLIENT_MT);
 	lua_setmetatable(L, -2);
@@ -205,7 +235,7 @@ static int l_new(lua_State *L)
 	return 1;
 }
 
-static struct dts_http_client *check_client(lua_State *L)
+static struct lclient *check_client(lua_State *L)
 {
 	return luaL_checkudata(L, 1, CLIENT_MT);
 }
@@ -253,6 +283,13 @@ static const char *get_headers(lua_State *L, struct dts_http_client *c,
 	return NULL;
 }
 
+/* Pushes request[name], read raw. */
+static void req_field(lua_State *L, const char *name)
+{
+	lua_pushstring(L, name);
+	lua_rawget(L, 2);
+}
+
 /* Reads the request table at 2 into r; the strings stay on the stack. */
 static const char *get_request(lua_State *L, struct dts_http_client *c,
 			       struct dts_http_request *r, const char **field)
@@ -262,7 +299,7 @@ static const char *get_request(lua_State *L, struct dts_http_client *c,
 
 	memset(r, 0, sizeof *r);
 	*field = "method";
-	lua_getfield(L, 2, "method");
+	req_field(L, "method");
 	if (!lua_isnil(L, -1)) {
 		if (lua_type(L, -1) != LUA_TSTRING)
 			return "expected a string";
@@ -271,31 +308,31 @@ static const char *get_request(lua_State *L, struct dts_http_client *c,
 			return "invalid method";
 	}
 	*field = "url";
-	lua_getfield(L, 2, "url");
+	req_field(L, "url");
 	if (lua_type(L, -1) != LUA_TSTRING)
 		return "expected a string";
 	r->url = lua_tolstring(L, -1, &len);
 	if (strlen(r->url) != len)
 		return "must not contain NUL bytes";
 	*field = "body";
-	lua_getfield(L, 2, "body");
+	req_field(L, "body");
 	if (!lua_isnil(L, -1)) {
 		if (lua_type(L, -1) != LUA_TSTRING)
 			return "expected a string";
 		r->body = lua_tolstring(L, -1, &r->body_len);
 	}
 	*field = "connect_timeout";
-	lua_getfield(L, 2, "connect_timeout");
+	req_field(L, "connect_timeout");
 	if (!lua_isnil(L, -1) &&
 	    (reason = get_seconds(L, -1, &r->connect_timeout_ms)) != NULL)
 		return reason;
 	*field = "timeout";
-	lua_getfield(L, 2, "timeout");
+	req_field(L, "timeout");
 	if (!lua_isnil(L, -1) &&
 	    (reason = get_seconds(L, -1, &r->timeout_ms)) != NULL)
 		return reason;
 	*field = "headers";
-	lua_getfield(L, 2, "headers");
+	req_field(L, "headers");
 	if (lua_isnil(L, -1))
 		return NULL;
 	if (!lua_istable(L, -1))
@@ -348,22 +385,26 @@ static void push_request_sent(lua_State *L, struct dts_http_client *c,
 	lua_setfield(L, -2, "request_sent");
 }
 
-/* client:request{...} -> { status, headers, body } | nil, err */
-static int l_request(lua_State *L)
+/* The request proper, under lua_pcall (l_request): 1 client, 2 request. */
+static int request_body(lua_State *L)
 {
-	struct dts_http_client *c = check_client(L);
+	struct lclient *lc = lua_touserdata(L, 1);
+	struct dts_http_client *c = &lc->http;
 	struct dts_http_request r;
 	const char *field, *reason;
 	char msg[512];
 	enum dts_http_kind kind;
 
-	luaL_argcheck(L, c->easy != NULL, 1, "client is closed");
-	luaL_checktype(L, 2, LUA_TTABLE);
-	lua_settop(L, 2);
 	dts_http_clear(c);
 	reason = get_request(L, c, &r, &field);
-	if (reason != NULL)
+	if (reason == NULL && (lc->close_pending || c->easy == NULL)) {
+		field = "request";
+		reason = "the client was closed while the request was read";
+	}
+	if (reason != NULL) {
+		dts_http_clear(c);
 		return push_invalid(L, field, reason);
+	}
 	kind = dts_http_perform(c, &r, msg, sizeof msg);
 	if (kind != DTS_HTTP_OK) {
 		dts_http_clear(c);
@@ -376,21 +417,58 @@ static int l_request(lua_State *L)
 	return 1;
 }
 
-/* close, __gc and __close: idempotent. */
+/* client:request{...} -> { status, headers, body } | nil, err */
+static int l_request(lua_State *L)
+{
+	struct lclient *lc = check_client(L);
+	int rc;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_settop(L, 2);
+	/* Allocates on 5.1 (a finalizer may close the client): before the
+	 * checks, after which nothing runs until the client is marked busy. */
+	lua_pushcfunction(L, request_body);
+	lua_insert(L, 1);
+	luaL_argcheck(L, lc->http.easy != NULL, 1, "client is closed");
+	if (lc->busy)
+		return push_invalid(L, "request", "the client is running a request "
+				    "already (called from a finalizer?)");
+	lc->busy = 1;
+	rc = lua_pcall(L, 2, LUA_MULTRET, 0);
+	lc->busy = 0;
+	if (lc->close_pending) {
+		lc->close_pending = 0;
+		dts_http_close(&lc->http);
+	}
+	if (rc != 0)
+		return lua_error(L);
+	return lua_gettop(L);
+}
+
+/*
+ * close, __close and __gc: idempotent, and deferred while a request runs.
+ * (The collector never finalizes a client in a request, which holds it on
+ * its stack, but getmetatable(client).__gc is anyone's to call.)
+ */
 static int l_close(lua_State *L)
 {
-	dts_http_close(check_client(L));
+	struct lclient *lc = check_client(L);
+
+	if (lc->busy)
+		lc->close_pending = 1;
+	else
+		dts_http_close(&lc->http);
 	return 0;
 }
 
 static int l_tostring(lua_State *L)
 {
-	struct dts_http_client *c = check_client(L);
+	struct lclient *lc = check_client(L);
 
-	if (c->easy == NULL)
+	if (lc->http.easy == NULL || lc->close_pending)
 		lua_pushliteral(L, CLIENT_MT " (closed)");
 	else
-		lua_pushfstring(L, CLIENT_MT " (%p)", (void *)c);
+		lua_pushfstring(L, CLIENT_MT " (%p)", (void *)lc);
 	return 1;
 }
 

@@ -40,7 +40,8 @@
  *   unknown (detail: the key, extra: the entry node),
  *   leaf (detail: the value, extra: the leaf code),
  *   missing (detail: the key, extra: the node), none_listed (extra: the
- *   node), forbidden (detail: the key, extra: the node)
+ *   node), forbidden (detail: the key, extra: the node),
+ *   changed (the value changed while it was checked: a finalizer)
  * and Lua words the message (lua/dts/json.lua, lua/dts/dblist/grammar.lua).
  *
  * Nothing is allocated: the walk's state is a fixed array on the C stack, so
@@ -60,6 +61,9 @@
 enum spec_kind { SPEC_NONE, SPEC_LEAF, SPEC_MAP, SPEC_ENTRY };
 
 #define SPEC_CACHE 8
+/* Strings up to this length are interned by Lua 5.1-5.4 and LuaJIT
+ * (LUAI_MAXSHORTLEN is 40 since 5.2.1; 5.1 and LuaJIT intern all). */
+#define INTERNED_MAX 40
 
 struct spec {
 	enum spec_kind kind;
@@ -70,10 +74,12 @@ struct spec {
 	int if_false;
 	int if_true;
 	/*
-	 * SPEC_ENTRY: key strings already looked up, with their leaf.  The same
-	 * address means the same string object, and every string compared is
-	 * alive for the whole walk (held by the value being checked or the
-	 * spec), so a hit is exact; a miss just takes the slow path.
+	 * SPEC_ENTRY: key strings already looked up, with their leaf.  Only
+	 * short strings are cached: every Lua interns those, so the key object
+	 * is the very one the spec's keys table holds, alive for the whole walk
+	 * whatever the value's tables go through (a finalizer may empty them).
+	 * The same address is then the same string, so a hit is exact; a miss
+	 * just takes the slow path.
 	 */
 	int ncache;
 	const char *cache_key[SPEC_CACHE];
@@ -452,7 +458,7 @@ static int entry_key(struct walk *w, int k, const char *s, size_t n,
 		return fail_at(w, w->depth + 1, "unknown", k, sp->node);
 	resolve(L, lua_gettop(L), child);
 	*flags = key_flags(L, k, sp);
-	if (child->kind <= SPEC_LEAF && sp->ncache < SPEC_CACHE) {
+	if (child->kind <= SPEC_LEAF && sp->ncache < SPEC_CACHE && n <= INTERNED_MAX) {
 		sp->cache_key[sp->ncache] = s;
 		sp->cache_leaf[sp->ncache] = child->kind == SPEC_NONE ? 'a' : child->leaf;
 		sp->cache_flags[sp->ncache] = (unsigned char)*flags;
@@ -721,8 +727,8 @@ int dts_l_json_check(lua_State *L)
 	 */
 	if (walk(&w, 4) != 0 && strcmp(w.reason, "deep") == 0) {
 		w.cycles = 1;
-		if (walk(&w, 4) == 0)
-			luaL_error(L, "json_check: a value changed while it was checked");
+		if (walk(&w, 4) == 0) /* a finalizer changed it between */
+			fail(&w, 0, "changed");
 	}
 	if (w.reason != NULL)
 		return push_failure(&w);
@@ -734,126 +740,207 @@ int dts_l_json_check(lua_State *L)
 
 #define GRAMMAR_MT "dts.core.grammar"
 
+/*
+ * The spec is read raw, and every fault in it comes back as a message
+ * (json_grammar returns nil, message): a spec is data like any other.
+ */
+struct compile {
+	lua_State *L;
+	struct scan_grammar *g;
+	int seen;               /* stack index: spec table -> node index */
+	char err[160];
+};
+
+static int compile_fail(struct compile *c, const char *fmt, const char *what)
+{
+	snprintf(c->err, sizeof c->err, fmt, what);
+	return -1;
+}
+
 static char scan_leaf(lua_State *L, int idx)
 {
 	static const char *const names[] = { "string", "boolean", "any", "ops", "filter", NULL };
 	static const char codes[] = { SCAN_STRING, SCAN_BOOLEAN, SCAN_ANY, SCAN_OPS, SCAN_FILTER };
-	const char *s = lua_tostring(L, idx);
+	size_t n;
+	const char *s;
 	int i;
 
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return 0;
+	s = lua_tolstring(L, idx, &n);
 	for (i = 0; names[i] != NULL; i++)
-		if (strcmp(s, names[i]) == 0)
+		if (strlen(names[i]) == n && memcmp(s, names[i], n) == 0)
 			return codes[i];
-	luaL_error(L, "json_grammar: unknown leaf \"%s\"", s);
 	return 0;
 }
 
-/* Key names of list field `field` of entry spec at idx, as a key mask. */
-static uint64_t scan_mask(lua_State *L, const struct scan_node *n, int idx,
-			  const char *field)
+/* Pushes node[name], read raw; its type. */
+static int spec_field(lua_State *L, int node, const char *name)
 {
-	uint64_t mask = 0;
-	int i, len, k;
+	lua_pushstring(L, name);
+	lua_rawget(L, node);
+	return lua_type(L, -1);
+}
 
-	lua_getfield(L, idx, field);
-	len = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+/* Key names of list field `field` of entry spec at idx, as a key mask. */
+static int scan_mask(struct compile *c, const struct scan_node *n, int idx,
+		     const char *field, uint64_t *mask)
+{
+	lua_State *L = c->L;
+	int i, len, type = spec_field(L, idx, field);
+
+	*mask = 0;
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (type != LUA_TTABLE)
+		return compile_fail(c, "json_grammar: %s must be a list of key names", field);
+	len = (int)lua_rawlen(L, -1);
 	for (i = 1; i <= len; i++) {
 		size_t sl;
 		const char *s;
+		int k = -1;
 
 		lua_rawgeti(L, -1, i);
-		s = lua_tolstring(L, -1, &sl);
-		k = s ? dts_scan_find(n, s, sl) : -1;
-		if (k < 0)
-			luaL_error(L, "json_grammar: %s names no key", field);
-		mask |= (uint64_t)1 << k;
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			s = lua_tolstring(L, -1, &sl);
+			k = dts_scan_find(n, s, sl);
+		}
 		lua_pop(L, 1);
+		if (k < 0)
+			return compile_fail(c, "json_grammar: %s names no key of its node",
+					    field);
+		*mask |= (uint64_t)1 << k;
 	}
 	lua_pop(L, 1);
-	return mask;
+	return 0;
 }
 
-/* Compiles the spec node at idx (seen: spec table -> index, so shared
- * nodes compile once); its index. */
-static int scan_compile(lua_State *L, struct scan_grammar *g, int idx, int seen)
+/* Compiles the spec node at idx (c->seen: spec table -> index, so shared
+ * nodes compile once); its index, or -1 with c->err set. */
+static int scan_compile(struct compile *c, int idx)
 {
-	int node;
+	lua_State *L = c->L;
+	struct scan_grammar *g = c->g;
+	struct scan_node *nd;
+	int node, keys;
 
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return compile_fail(c, "json_grammar: a node must be a table, got %s",
+				    luaL_typename(L, idx));
+	/* Nodes are at most SCAN_MAX_NODES deep: each is registered before
+	 * its children compile. */
 	luaL_checkstack(L, 8, "json_grammar");
 	lua_pushvalue(L, idx);
-	lua_rawget(L, seen);
+	lua_rawget(L, c->seen);
 	if (lua_type(L, -1) == LUA_TNUMBER) {
 		node = (int)lua_tointeger(L, -1);
 		lua_pop(L, 1);
 		return node;
 	}
 	lua_pop(L, 1);
-	lua_getfield(L, idx, "map");
-	if (lua_istable(L, -1)) {
-		lua_getfield(L, idx, "nonempty");
-		node = dts_scan_node(g, 1, lua_toboolean(L, -1));
+	if (spec_field(L, idx, "map") != LUA_TNIL) {
+		int child, nonempty;
+
+		if (lua_type(L, -1) != LUA_TTABLE)
+			return compile_fail(c, "json_grammar: %s", "map must be a node "
+					    "(a table); maps of leaves are not compiled");
+		spec_field(L, idx, "nonempty");
+		nonempty = lua_toboolean(L, -1);
 		lua_pop(L, 1);
+		node = dts_scan_node(g, 1, nonempty);
 		if (node < 0)
-			luaL_error(L, "json_grammar: too many nodes");
+			return compile_fail(c, "json_grammar: %s", "too many nodes");
 		lua_pushvalue(L, idx);
 		lua_pushinteger(L, node);
-		lua_rawset(L, seen);
-		g->nodes[node].child = scan_compile(L, g, lua_gettop(L), seen);
+		lua_rawset(L, c->seen);
+		child = scan_compile(c, lua_gettop(L));
+		if (child < 0)
+			return -1;
+		g->nodes[node].child = child;
 		lua_pop(L, 1);
 		return node;
 	}
 	lua_pop(L, 1);
+	if (spec_field(L, idx, "keys") != LUA_TTABLE)
+		return compile_fail(c, "json_grammar: %s", "a node needs a map or keys table");
+	keys = lua_gettop(L);
 	node = dts_scan_node(g, 0, 0);
 	if (node < 0)
-		luaL_error(L, "json_grammar: too many nodes");
+		return compile_fail(c, "json_grammar: %s", "too many nodes");
 	lua_pushvalue(L, idx);
 	lua_pushinteger(L, node);
-	lua_rawset(L, seen);
-	lua_getfield(L, idx, "keys");
-	luaL_argcheck(L, lua_istable(L, -1), 1, "a node needs map or keys");
-	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+	lua_rawset(L, c->seen);
+	for (lua_pushnil(L); lua_next(L, keys); lua_pop(L, 1)) {
 		size_t len;
-		const char *name = lua_tolstring(L, -2, &len);
+		const char *name;
 		int child = -1;
 		char kind = 0;
 
-		if (lua_istable(L, -1))
-			child = scan_compile(L, g, lua_gettop(L), seen);
-		else
-			kind = scan_leaf(L, -1);
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return compile_fail(c, "json_grammar: key names must be strings, "
+					    "got a %s", luaL_typename(L, -2));
+		name = lua_tolstring(L, -2, &len);
+		if (lua_istable(L, -1)) {
+			child = scan_compile(c, lua_gettop(L));
+			if (child < 0)
+				return -1;
+		} else if ((kind = scan_leaf(L, -1)) == 0) {
+			return compile_fail(c, "json_grammar: a leaf is one of string, "
+					    "boolean, any, ops, filter; got a %s",
+					    luaL_typename(L, -1));
+		}
 		if (dts_scan_key(g, node, name, len, kind, child) < 0)
-			luaL_error(L, "json_grammar: cannot add key \"%s\"", name);
+			return compile_fail(c, "json_grammar: cannot add key \"%.40s\" "
+					    "(repeated, empty, too long or too many)", name);
 	}
 	lua_pop(L, 1);
-	lua_getfield(L, idx, "required");
-	if (lua_type(L, -1) == LUA_TSTRING) {
+	nd = &g->nodes[node];
+	switch (spec_field(L, idx, "required")) {
+	case LUA_TNIL:
+		break;
+	case LUA_TSTRING: {
 		size_t len;
 		const char *s = lua_tolstring(L, -1, &len);
 
-		g->nodes[node].required = dts_scan_find(&g->nodes[node], s, len);
+		nd->required = dts_scan_find(nd, s, len);
+		if (nd->required >= 0)
+			break;
+	}
+		/* fall through */
+	default:
+		return compile_fail(c, "json_grammar: %s", "required must name a key");
 	}
 	lua_pop(L, 1);
-	g->nodes[node].one_of = scan_mask(L, &g->nodes[node], idx, "if_false_one_of");
-	g->nodes[node].none_of = scan_mask(L, &g->nodes[node], idx, "if_true_none_of");
+	if (scan_mask(c, nd, idx, "if_false_one_of", &nd->one_of) != 0 ||
+	    scan_mask(c, nd, idx, "if_true_none_of", &nd->none_of) != 0)
+		return -1;
 	return node;
 }
 
-/* core.json_grammar(spec) -> compiled grammar (a userdata) */
+/* core.json_grammar(spec) -> compiled grammar (a userdata) | nil, message */
 int dts_l_json_grammar(lua_State *L)
 {
-	struct scan_grammar *g;
+	struct compile c;
 
-	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
-	g = dts_newuserdata(L, sizeof *g);
-	dts_scan_init(g);
+	c.L = L;
+	c.err[0] = '\0';
+	c.g = dts_newuserdata(L, sizeof *c.g);
+	dts_scan_init(c.g);
 	if (luaL_newmetatable(L, GRAMMAR_MT)) {
 		lua_pushliteral(L, "locked");
 		lua_setfield(L, -2, "__metatable");
 	}
 	lua_setmetatable(L, 2);
 	lua_newtable(L);
-	scan_compile(L, g, 1, 3);
+	c.seen = 3;
+	if (scan_compile(&c, 1) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, c.err);
+		return 2;
+	}
 	lua_settop(L, 2);
 	return 1;
 }

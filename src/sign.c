@@ -82,6 +82,37 @@ static int check_utf8(struct dts_str s, const char *where, struct dts_str name,
 		    where, NAME_ARG(name), (unsigned char)s.p[ok], ok);
 }
 
+/*
+ * No credential, token or header-bound field holds a control character: a
+ * NUL would cut the header it goes into ("AK\0tail" signing a truncated
+ * Credential=AK), and CR or LF would start a new header.  The message names
+ * the field and the byte, never the value (it may be a secret).
+ */
+static int check_controls(struct dts_str s, const char *name, char *err)
+{
+	size_t i;
+
+	for (i = 0; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (c < 0x20 || c == 0x7F)
+			return fail(err, "%s: control character 0x%02X at offset "
+				    "%zu", name, c, i);
+	}
+	return 0;
+}
+
+static int check_field(struct dts_str s, const char *name, char *err)
+{
+	if (s.p == NULL)
+		return fail(err, "%s: missing", name);
+	if (s.n == 0)
+		return fail(err, "%s: must not be empty", name);
+	if (check_controls(s, name, err) != 0)
+		return -1;
+	return check_utf8(s, "", str_of(name), err);
+}
+
 static int check_pairs(const struct dts_pair *p, size_t n, const char *table,
 		       char *err)
 {
@@ -236,7 +267,9 @@ int dts_v1_signature(struct dts_str method, const struct dts_pair *params,
 	struct dts_pair *sorted;
 	int rc;
 
-	if (check_pairs(params, n, "params", err) != 0)
+	if (check_controls(method, "method", err) != 0 ||
+	    check_controls(secret, "access_key_secret", err) != 0 ||
+	    check_pairs(params, n, "params", err) != 0)
 		return -1;
 	if ((sorted = sorted_pairs(params, n, err)) == NULL)
 		return -1;
@@ -428,7 +461,11 @@ int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
 	char hash[64];
 	size_t i;
 
-	if (check_pairs(in->query, in->nquery, "query", err) != 0)
+	if (check_controls(in->method, "method", err) != 0 ||
+	    check_controls(in->payload_hash, "payload_hash", err) != 0 ||
+	    check_controls(in->access_key_id, "access_key_id", err) != 0 ||
+	    check_controls(in->access_key_secret, "access_key_secret", err) != 0 ||
+	    check_pairs(in->query, in->nquery, "query", err) != 0)
 		return -1;
 	if (normalize_headers(in->headers, in->nheaders, &out->headers,
 			      &out->nheaders, err) != 0)
@@ -518,14 +555,6 @@ void dts_signed_free(struct dts_signed *s)
 	s->nheaders = 0;
 }
 
-static int check_field(struct dts_str s, const char *name, char *err)
-{
-	if (s.p == NULL)
-		return fail(err, "%s: missing", name);
-	if (s.n == 0)
-		return fail(err, "%s: must not be empty", name);
-	return check_utf8(s, "", str_of(name), err);
-}
 
 /* yyyy-MM-ddTHH:mm:ssZ, the only form both schemes accept. */
 static int check_timestamp(struct dts_str t, char *err)
@@ -591,7 +620,8 @@ static int check_request(const struct dts_request *r, struct dts_signed *o,
 	    check_field(r->nonce, "nonce", err) != 0)
 		return -1;
 	if (r->security_token.p != NULL &&
-	    check_utf8(r->security_token, "", str_of("security_token"), err) != 0)
+	    (check_controls(r->security_token, "security_token", err) != 0 ||
+	     check_utf8(r->security_token, "", str_of("security_token"), err) != 0))
 		return -1;
 	if (r->path.p != NULL) {
 		if (r->path.n == 0 || r->path.p[0] != '/')

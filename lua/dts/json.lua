@@ -53,6 +53,9 @@ local WORDING = {
     return ("%s: key %s is neither a name nor an array index 1..%d"):format(path, tostring(key), n)
   end,
   mixed = function(path) return path .. ": mixes array items and named keys" end,
+  changed = function(path)
+    return path .. ": changed while it was checked (by a finalizer?); nothing was sent"
+  end,
   hole = function(path, i)
     return ("%s: item %d is nil; an array needs every index 1..n (json.null is a JSON null)")
       :format(path, i)
@@ -74,6 +77,9 @@ function json.check(value, path, spec, explain, decoded)
   path = path or "value"
   local ok, where, reason, detail, extra = json_check(value, spec, path, decoded and "n" or "")
   if ok then return true end
+  if decoded and reason == "nan" then -- text holds no NaN: a number too large
+    return nil, where .. ": a number out of range (it reads as infinity); numbers must be finite"
+  end
   return nil, word(explain, where, reason, detail, extra)
 end
 

@@ -34,8 +34,8 @@ end
 
 local function columns(v)
   if type(v) ~= "table" or next(v) == nil then return false end
-  local n = #v
-  for k, x in pairs(v) do
+  local n = rawlen and rawlen(v) or #v
+  for k, x in next, v do
     if type(k) == "number" then
       if k % 1 ~= 0 or k < 1 or k > n or not non_empty_string(x) then return false end
     elseif not non_empty_string(k) or not non_empty_string(x) or n > 0 then
@@ -119,7 +119,7 @@ function options.check(spec, opts, prefix)
     return nil, errors.invalid(prefix, "%s expects a table of options, got %s", spec.what, describe(opts))
   end
   local out, given = {}, {}
-  for key, v in pairs(opts) do
+  for key, v in next, opts do -- raw: the caller's metamethods never run
     if type(key) ~= "string" then
       return nil, errors.invalid(prefix, "%s takes named options; got a %s key", spec.what, type(key))
     end

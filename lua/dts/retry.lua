@@ -59,7 +59,7 @@ function retry.policy(opts)
     return nil, errors.invalid("retries", "expected a table { max_attempts, base_delay, max_delay }, got %s",
       type(opts))
   end
-  for k, v in pairs(opts) do
+  for k, v in next, opts do -- raw: the caller's metamethods never run
     local limit = LIMITS[k]
     if not limit then
       local name = type(k) == "string" and k or ("[" .. type(k) .. "]")

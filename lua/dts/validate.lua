@@ -65,7 +65,7 @@ function convert.json(p, v)
     else
       text, err = json.encode(v, p.name)
     end
-    if not text then return nil, invalid(nil, err) end
+    if not text then return nil, errors.new("invalid_argument", { param = p.name, message = err }) end
     value = v
   elseif type(v) == "string" then
     local ok, pos = core.utf8_valid(v)
@@ -86,9 +86,16 @@ function convert.json(p, v)
     return nil, invalid(p.name, "%d bytes of JSON, over the %d-byte (1 MB) limit",
       #text, p.max_bytes)
   end
-  if p.grammar == "dblist" and type(v) == "string" then
-    local ok, err = grammar.check(value, p.name)
-    if not ok then return nil, invalid(nil, err) end
+  if type(v) == "string" then
+    -- JSON text is sent as it is, but must still be JSON the service can
+    -- store: a number like 1e999 reads as infinity (issue 11 item 5).
+    local ok, err
+    if p.grammar == "dblist" then
+      ok, err = grammar.check(value, p.name)
+    else
+      ok, err = json.check(value, p.name, nil, nil, true)
+    end
+    if not ok then return nil, errors.new("invalid_argument", { param = p.name, message = err }) end
   end
   return text
 end

@@ -13,22 +13,6 @@ local schema = require "dts.schema"
 local INSTANCE, JOB = "dtsdemoinstance01", "dtsdemojob00001"
 local LUA = jit and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 
--- Cases owned by another part of the work (issue 11 item 11 splits them),
--- by a pattern of their label; reported as pending until fixed there.
-local ELSEWHERE = {
-  "^dts%.new credentials = ",                                  -- credentials providers
-  "^dts%.new transport = ",                                    -- transports
-  "^dts%.new retries = ",                                      -- retries
-  "^wait_idle%(", "^add_objects%(", "^remove_objects%(", "^add_objects_in_batches%(", -- workflows
-}
-
-local function elsewhere(label)
-  for _, pattern in ipairs(ELSEWHERE) do
-    if label:find(pattern) then return true end
-  end
-  return false
-end
-
 -- label -> value; nil is given by position (see each_value).
 local function hostile()
   local closed = io.tmpfile()
@@ -94,7 +78,7 @@ end
 
 -- Collects what is wrong over many calls, then fails once with all of it.
 local function sweep()
-  local s = { wrong = {}, elsewhere = {}, calls = 0 }
+  local s = { wrong = {}, calls = 0 }
   function s.check(label, expect_invalid, f, ...)
     s.calls = s.calls + 1
     local ok, res, err = pcall(f, ...)
@@ -109,16 +93,12 @@ local function sweep()
       end
     end
     if why then
-      local list = elsewhere(label) and s.elsewhere or s.wrong
-      list[#list + 1] = label .. ": " .. why
+      s.wrong[#s.wrong + 1] = label .. ": " .. why
     end
   end
   function s.done()
     assert.are.equal(0, #s.wrong, #s.wrong .. " of " .. s.calls .. " calls:\n"
       .. table.concat(s.wrong, "\n"))
-    if #s.elsewhere > 0 then
-      pending(table.concat(s.elsewhere, "\n"))
-    end
   end
   return s
 end

@@ -9,7 +9,8 @@ local grammar = require "dts.dblist.grammar"
 cjson.encode_number_precision(14)
 cjson.encode_invalid_numbers(false)
 
-local COMPILED = core.json_grammar(grammar.spec)
+local COMPILED = assert(core.json_grammar(grammar.spec))
+local json_equal = require("dts.json").equal
 
 -- A small deterministic generator (Park-Miller: exact in doubles, so the
 -- same on every Lua; no global math.random state touched).
@@ -73,6 +74,65 @@ local function clean(n)
            logs = { name = "logs", all = true, state = "normal" } }
 end
 
+-- Tables with number keys where the grammar wants names, and mixes of
+-- both, at every map level and inside "any" values (issue 11 item 8):
+-- lua-cjson writes a number key as a name ("1", "-1", "1.5", "1e+20").
+local KEYS = { 1, 2, 3, 0, -1, 1.5, 2 ^ 53, 1e20, "1", "2", "0", "-1", "1.5", "1e+20", "db", "t", "x" }
+local function key() return KEYS[rand(#KEYS)] end
+
+local function any_value(depth)
+  if depth > 2 or rand(4) == 1 then return pick({ "s", true, false, "1" }) end
+  local t = {}
+  for _ = 1, rand(4) - 1 do t[key()] = any_value(depth + 1) end
+  if rand(4) == 1 then
+    for i = 1, rand(3) do t[i] = any_value(depth + 1) end
+  end
+  return t
+end
+
+local function numeric_table_entry()
+  local t = { name = "t", all = rand(2) == 1 }
+  if rand(3) == 1 then t.attach_column = any_value(0) end
+  if rand(6) == 1 then t[key()] = "x" end
+  if not t.all and rand(2) == 1 then
+    t.column = {}
+    for _ = 1, rand(3) do t.column[key()] = { name = "c" } end
+  end
+  return t
+end
+
+local function numeric_dblist()
+  local d = {}
+  for _ = 1, rand(3) do
+    local db = { name = "db", all = rand(3) == 1 }
+    if not db.all or rand(2) == 1 then
+      db.Table = {}
+      for _ = 1, rand(3) do db.Table[key()] = numeric_table_entry() end
+    end
+    if rand(4) == 1 then db.conflict = any_value(0) end
+    if rand(8) == 1 then db[key()] = { name = "v" } end
+    d[key()] = db
+  end
+  return d
+end
+
+-- Broken JSON text around an "any" value: escapes, surrogates, numbers.
+local PIECES = { '"a"', '"\\q"', '"\\x41"', '"\\u0041"', '"\\ud800"', '"\\udc00"', '"\\ud800\\udc00"',
+  '"\\ud800\\u0041"', '"\\u12"', '"\\"', '"\\/"', '"\\b\\f\\n\\r\\t"', '"\\u00e9"', '"\\uD83D\\uDE00"',
+  "1", "-1", "1e999", "true", "null", "[]", "{}", '{"1":"x"}', '{"a":"x"}', '["x",', '"x\0"', '"caf\195\169"' }
+
+local function any_text(depth)
+  if depth > 2 or rand(3) > 1 then return pick(PIECES) end
+  if rand(2) == 1 then
+    local items = {}
+    for i = 1, rand(3) - 1 do items[i] = any_text(depth + 1) end
+    return "[" .. table.concat(items, ",") .. "]"
+  end
+  local items = {}
+  for i = 1, rand(3) - 1 do items[i] = pick(PIECES) .. ":" .. any_text(depth + 1) end
+  return "{" .. table.concat(items, ",") .. "}"
+end
+
 describe("core.json_scan", function()
   it("never accepts what the walk refuses (generated DbLists)", function()
     local accepted, refused = 0, 0
@@ -90,6 +150,87 @@ describe("core.json_scan", function()
     end
     assert.truthy(accepted > 200, "the generator should make some valid DbLists")
     assert.truthy(refused > 200, "and some broken ones")
+  end)
+
+  it("agrees with the walk on 30 000 tables with number and mixed keys (issue 11 item 8)", function()
+    local accepted, refused = 0, 0
+    for _ = 1, 30000 do
+      local v = numeric_dblist()
+      local walk_ok, path, reason = core.json_check(v, grammar.spec, "DbList", "")
+      local ok, text = pcall(cjson.encode, v)
+      if ok and core.json_scan(text, COMPILED) then
+        assert(walk_ok, ("scan accepted what the walk refuses at %s (%s): %s"):format(
+          tostring(path), tostring(reason), text))
+      end
+      -- and grammar.encode (dblist:validate's path) says what the walk says
+      local encoded, err = grammar.encode(v)
+      if walk_ok then
+        accepted = accepted + 1
+        assert(encoded, err)
+        assert(json_equal(v, cjson.decode(encoded)), encoded)
+      else
+        refused = refused + 1
+        assert(encoded == nil, ("grammar.encode accepted what the walk refuses at %s (%s): %s"):format(
+          tostring(path), tostring(reason), tostring(encoded)))
+      end
+    end
+    assert.truthy(accepted > 1000 and refused > 1000, accepted .. " accepted, " .. refused .. " refused")
+  end)
+
+  it("never sends a name twice: {[1] = ..., [\"1\"] = ...}", function()
+    local v = { [1] = { name = "a", all = true }, ["1"] = { name = "b", all = true } }
+    assert.is_false(core.json_scan(cjson.encode(v), COMPILED))
+    local text, err = grammar.encode(v)
+    assert.is_nil(text)
+    assert.are.equal("DbList: mixes array items and named keys", err)
+    -- The builder refuses it when given, and validate() when its list was
+    -- changed into it by hand.
+    local builder = require "dts.dblist"
+    local ok
+    ok, err = builder.new(v)
+    assert.is_nil(ok)
+    assert.are.equal("invalid_argument", err.kind)
+    local b = builder.new()
+    b.dbs = v
+    ok, err = b:validate()
+    assert.is_nil(ok)
+    assert.are.equal("DbList: mixes array items and named keys", err.message)
+    for _, bad in ipairs({
+      { db = { name = "db", all = true, conflict = { [1.5] = "x" } } },
+      { db = { name = "db", all = true, conflict = { [-1] = "x" } } },
+      { db = { name = "db", all = true, conflict = { "x", y = "z" } } },
+      { [-1] = { name = "db", all = true } },
+      { db = { name = "db", all = false, Table = { [2] = { name = "t", all = true } } } },
+    }) do
+      assert.is_nil((grammar.encode(bad)))
+    end
+  end)
+
+  it("checks escapes: \\q, \\x and lone surrogates are not JSON (issue 11 item 9)", function()
+    local function wrap(s) return '{"db":{"name":"db","all":true,"conflict":' .. s .. '}}' end
+    for _, bad in ipairs({ '"\\q"', '"\\x41"', '"\\ud800"', '"\\udc00"', '"\\ud800\\u0041"',
+                           '"\\ud800x"', '"\\u12"', '"\\u12G4"', '"\\', '"\\u"' }) do
+      assert.is_false(core.json_scan(wrap(bad), COMPILED), bad)
+      assert.is_false((pcall(cjson.decode, wrap(bad))), bad)
+    end
+    for _, good in ipairs({ '"\\ud800\\udc00"', '"\\uD83D\\uDE00"', '"\\u00e9"', '"\\"\\\\\\/"',
+                            '"\\b\\f\\n\\r\\t"' }) do
+      assert.is_true(core.json_scan(wrap(good), COMPILED), good)
+    end
+  end)
+
+  it("calls certainly valid only text lua-cjson decodes and the walk accepts", function()
+    local sure = 0
+    for _ = 1, 5000 do
+      local text = '{"db":{"name":"db","all":true,"conflict":' .. any_text(0) .. '}}'
+      if core.json_scan(text, COMPILED) then
+        sure = sure + 1
+        local ok, v = pcall(cjson.decode, text)
+        assert(ok, text)
+        assert(core.json_check(v, grammar.spec, "DbList", "n"), text)
+      end
+    end
+    assert.truthy(sure > 500, sure)
   end)
 
   it("accepts ordinary DbLists, so the fast path is taken", function()

@@ -92,6 +92,23 @@ describe("modify_dts_job validation", function()
     refused({ DtsInstanceId = "x", Reserved = { 1, 2, x = 3 } }, "Reserved: mixes array items and named keys")
   end)
 
+  it("refuses numbers in JSON text that read as infinity, naming the parameter (issue 11 item 5)", function()
+    local why = "a number out of range (it reads as infinity); numbers must be finite"
+    refused({ DtsInstanceId = "x", Reserved = '{"maxRetryTime":1e999}' },
+      "Reserved.maxRetryTime: " .. why, "Reserved")
+    refused({ DtsInstanceId = "x", Reserved = '{"a":[1,-1E400]}' }, "Reserved.a[2]: " .. why, "Reserved")
+    refused({ DtsInstanceId = "x", EtlOperatorColumnReference = '{"a":{"b":1e999}}' },
+      "EtlOperatorColumnReference.a.b: " .. why, "EtlOperatorColumnReference")
+    refused({ DtsInstanceId = "x", DbList = '{"db":{"name":"db","all":true,"shard":1e999}}' },
+      "DbList.db.shard: " .. why, "DbList")
+    -- large but finite, and tiny, numbers are sent as written
+    local c = client()
+    for _, text in ipairs({ '{"a":1e308}', '{"a":1e-999}', '{"a":12345678901234567890}' }) do
+      local res = assert(c:modify_dts_job({ DtsInstanceId = "x", Reserved = text, dry_run = true }))
+      assert.truthy(res.body:find("Reserved=" .. require("dts.core").percent_encode(text), 1, true), res.body)
+    end
+  end)
+
   it("checks JSON text and that objects are objects", function()
     refused({ DtsInstanceId = "x", Reserved = "{not json" }, "Reserved: not valid JSON")
     refused({ DtsInstanceId = "x", Reserved = "[1,2]" }, "Reserved: expected a JSON object")

@@ -164,7 +164,7 @@ end
 
 -- The same grammar compiled for core.json_scan, which checks lua-cjson's
 -- text in one pass over bytes (src/json_scan.c).
-local COMPILED = core.json_grammar(ROOT)
+local COMPILED = assert(core.json_grammar(ROOT))
 
 -- encode(dblist [, path]) -> JSON text | nil, message.  Fast path: encode,
 -- then scan the text; whatever the scan is not sure of (a number, an

@@ -23,7 +23,10 @@ end
 function transport.choose(opts, defaults)
   local t = opts.transport
   if type(t) == "table" then
-    if type(t.request) ~= "function" or type(t.sleep) ~= "function" then
+    -- A transport object is the caller's own (methods through __index are
+    -- fine), but whatever its metatable raises is an error value here.
+    local ok, request, sleep = pcall(function() return t.request, t.sleep end)
+    if not ok or type(request) ~= "function" or type(sleep) ~= "function" then
       return nil, errors.invalid("transport", "a transport object needs request and sleep methods")
     end
     return t
