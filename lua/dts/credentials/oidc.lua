@@ -57,16 +57,10 @@ function M.new(spec, ctx, info)
       return nil, errors.invalid(creds.param(where, name), "missing")
     end
   end
-  local session = spec.role_session_name or ("lua-dts-" .. os.time())
-  local ok, err = sts.check_session_name(creds.param(where, "role_session_name"), session)
-  if not ok then return nil, err end
-  ok, err = sts.check_duration(creds.param(where, "duration_seconds"), spec.duration_seconds)
-  if not ok then return nil, err end
-  local host
-  host, err = sts.endpoint(spec, ctx, where)
-  if not host then return nil, err end
+  local role, err = sts.role(spec, ctx, where)
+  if not role then return nil, err end
+  local session, duration, host = role.session, role.duration, role.host
   local label = "STS AssumeRoleWithOIDC at " .. host
-  local duration = ("%d"):format(spec.duration_seconds or 3600) -- 900, not 900.0 (JSON)
   info = info or {}
 
   local function fetch()

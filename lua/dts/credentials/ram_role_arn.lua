@@ -28,14 +28,9 @@ function M.new(spec, ctx, info)
   if type(spec.role_arn) ~= "string" or spec.role_arn == "" then
     return nil, errors.invalid(creds.param(where, "role_arn"), "missing: the ARN of the RAM role to assume")
   end
-  local session = spec.role_session_name or ("lua-dts-" .. os.time())
-  local ok, err = sts.check_session_name(creds.param(where, "role_session_name"), session)
-  if not ok then return nil, err end
-  ok, err = sts.check_duration(creds.param(where, "duration_seconds"), spec.duration_seconds)
-  if not ok then return nil, err end
-  local host
-  host, err = sts.endpoint(spec, ctx, where)
-  if not host then return nil, err end
+  local role, err = sts.role(spec, ctx, where)
+  if not role then return nil, err end
+  local session, duration, host = role.session, role.duration, role.host
   local source = spec.source
   if not source then
     if not spec.access_key_id or not spec.access_key_secret then
@@ -45,7 +40,6 @@ function M.new(spec, ctx, info)
     source = static.new(spec.access_key_id, spec.access_key_secret, spec.security_token)
     source.key = refresh.key("static", spec.access_key_id, spec.access_key_secret, spec.security_token)
   end
-  local duration = ("%d"):format(spec.duration_seconds or 3600) -- 900, not 900.0 (JSON)
   local label = "STS AssumeRole at " .. host
   info = info or {}
 

@@ -91,6 +91,22 @@ function sts.check_duration(param, v)
   return true
 end
 
+-- What AssumeRole and AssumeRoleWithOIDC share: the session name (given,
+-- else lua-dts-<unix time>), DurationSeconds as STS takes it ("900", not
+-- "900.0" as JSON would have it) and the endpoint.  -> { session,
+-- duration, host } | nil, err
+function sts.role(spec, ctx, where)
+  local session = spec.role_session_name or ("lua-dts-" .. os.time())
+  local ok, err = sts.check_session_name(creds.param(where, "role_session_name"), session)
+  if not ok then return nil, err end
+  ok, err = sts.check_duration(creds.param(where, "duration_seconds"), spec.duration_seconds)
+  if not ok then return nil, err end
+  local host
+  host, err = sts.endpoint(spec, ctx, where)
+  if not host then return nil, err end
+  return { session = session, duration = ("%d"):format(spec.duration_seconds or 3600), host = host }
+end
+
 local function wrap(err, label, secrets)
   local e = errors.new("credentials", {
     code = err.code, bare_code = err.bare_code, http_status = err.http_status,
