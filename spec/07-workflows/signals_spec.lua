@@ -27,6 +27,8 @@ describe("signals", function()
         Reserved = { syncArchitecture = "oneway" }, modifying_seconds = 1 },
       { DtsJobId = "sigterm", DtsInstanceId = "inst-sigterm", Status = "synchronizing", DbObject = OBJECTS,
         Reserved = { syncArchitecture = "oneway" } },
+      { DtsJobId = "sigkill", DtsInstanceId = "inst-sigkill", Status = "synchronizing", DbObject = OBJECTS,
+        Reserved = { syncArchitecture = "oneway" }, modifying_seconds = 1 },
     } } })
     env = ("export ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s "
       .. "ALIBABA_CLOUD_REGION_ID=cn-hangzhou;"):format(quote(em.access_key_id), quote(em.access_key_secret))
@@ -143,6 +145,24 @@ describe("signals", function()
     assert.truthy(out:find("Added 4 objects in 3 batches; every one confirmed.\n2 of them were already there.",
       1, true), out)
     check_once("sigint", 3, { "shop.a", "shop.b", "shop.c", "shop.d", "shop.e", "shop.f", "shop.orders" })
+  end)
+
+  it("SIGKILL mid-batch (nothing printed): the same command again resumes from the checkpoint", function()
+    local checkpoint = os.tmpname()
+    os.remove(checkpoint)
+    local args = "add-objects --dts-job-id sigkill --dts-instance-id inst-sigkill --no-initialize "
+      .. "--poll 0.05 --batch-size 2 --checkpoint " .. checkpoint .. " shop.k1 shop.k2 shop.k3 shop.k4 shop.k5"
+    local h = start(args)
+    until_("batch 1", function() return #modifies("sigkill") >= 1 end)
+    os.execute("kill -KILL " .. h.pid)
+    assert.are.equal(137, (h.finish()))
+    local code, out, err = run_printed("bin/dts " .. tail(args))
+    os.remove(checkpoint)
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("every one confirmed", 1, true), out)
+    -- Batch 1 went out again under its own ClientToken (from the
+    -- checkpoint): found there, or replayed, never applied twice.
+    check_once("sigkill", 3, { "shop.k1", "shop.k2", "shop.k3", "shop.k4", "shop.k5", "shop.orders" })
   end)
 
   it("SIGTERM while a ModifyDtsJob is in flight: exit 143, outcome unknown; the resume applies it once",

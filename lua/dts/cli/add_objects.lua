@@ -5,6 +5,7 @@
 -- unknown outcome or an interrupt prints the exact command that finishes
 -- it without applying anything twice.
 
+local batches = require "dts.workflows.batches"
 local common = require "dts.cli.common"
 local core = require "dts.core"
 local errors = require "dts.errors"
@@ -152,7 +153,11 @@ function M.run(args)
   local client
   client, err = common.client(args)
   if not client then return common.fail(args, "add-objects", err) end
-  local token = args.client_token or core.nonce()
+  -- A batch run's checkpoint keeps its ClientToken (written before the
+  -- first batch), so the same command resumes it, even after a kill -9
+  -- that printed nothing.
+  local token = args.client_token
+    or (args.batch_size and batches.checkpoint_token(args.checkpoint)) or core.nonce()
   local opts = {
     DtsJobId = args.dts_job_id, DtsInstanceId = args.dts_instance_id,
     SynchronizationDirection = args.synchronization_direction, ClientToken = token,

@@ -136,7 +136,7 @@ end
 -- opts: dts.workflows.options.add_objects_in_batches
 -- -> { total, done, batches, run_batches, resumed_at, added, present,
 --      client_token } | a dry run's { dry_run, plan = {...} } | nil, err
-return function(client, opts)
+local function add_in_batches(client, opts)
   local o, err = options.check(specs.add_objects_in_batches, opts)
   if not o then return nil, err end
   local list
@@ -227,3 +227,15 @@ return function(client, opts)
            resumed_at = start > 1 and start or nil, added = run.added, present = run.present,
            client_token = base }
 end
+
+-- The ClientToken a checkpoint file holds (nil: no file, or none in it),
+-- for a command that prints how to resume a run it did not start.
+local function checkpoint_token(path)
+  local cp = type(path) == "string" and read_checkpoint(path)
+  return cp and type(cp.client_token) == "string" and cp.client_token or nil
+end
+
+-- batches(client, opts) runs; batches.checkpoint_token(path).
+return setmetatable({ checkpoint_token = checkpoint_token }, {
+  __call = function(_, client, opts) return add_in_batches(client, opts) end,
+})
