@@ -41,10 +41,9 @@ local function help_of(f)
   if f.help then return f.help end
   local d = option_doc(f[2])
   local text = d.doc
-  if d.enum then text = text .. " One of: " .. table.concat(d.enum, ", ") .. "." end
   if f.more then text = text .. " " .. f.more end
   if d.required then text = text .. " Required." end
-  if d.default ~= nil then text = text .. (" (default: %s)."):format(tostring(d.default)) end
+  if d.default ~= nil then text = text:gsub("%.$", "") .. (" (default: %s)."):format(tostring(d.default)) end
   return text
 end
 
@@ -88,7 +87,8 @@ function M.add(parser)
     .. "a whole one (given as db).", "widen")
   common.flag(cmd, "add-objects", "--narrow", "Allow turning a whole database into only the "
     .. "tables given for it (db.table).", "narrow")
-  common.add_flags(cmd, "add-objects")
+  common.add_flags(cmd, "add-objects", false, "Read the task and print the plan (and the "
+    .. "request, secrets redacted); send no change. With --batch-size: the plan of every batch.")
   return cmd
 end
 

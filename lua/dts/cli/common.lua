@@ -94,8 +94,9 @@ end
 -- The flags every API subcommand shares, and the dts.new options they set.
 -- region_alias: the command has a RegionId parameter, which --region sets
 -- (the client's region is the RegionId sent): --region-id is another
--- spelling of --region, never a second value.
-function common.add_flags(cmd, command, region_alias)
+-- spelling of --region, never a second value.  dry_run_help: what
+-- --dry-run does, when it is more than showing the one request.
+function common.add_flags(cmd, command, region_alias, dry_run_help)
   local function client_option(names, help, sets)
     terms.record(terms.CLIENT, sets, names:match("^%S+"))
     return common.option(cmd, command, names, help, sets)
@@ -117,7 +118,8 @@ function common.add_flags(cmd, command, region_alias)
   client_option("--retries", ("Attempts per API call when an answer is worth retrying "
     .. "(throttling, 5xx, network) (default: %d)."):format(retry.DEFAULTS.max_attempts),
     { "retries", "retries.max_attempts" }):argname("<n>"):convert(tonumber)
-  cmd:flag("--dry-run", "Show the request that would be sent (secrets redacted); send nothing.")
+  cmd:flag("--dry-run", dry_run_help or "Show the request that would be sent (secrets redacted); "
+    .. "send nothing.")
   cmd:flag("--json", "The result as one JSON document on stdout; a failure as "
     .. "{\"error\": {...}} there instead (see Output below).")
   cmd:flag("--quiet", "No result in plain words and no progress on stderr: only errors "

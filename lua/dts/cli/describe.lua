@@ -62,9 +62,9 @@ function M.run(args)
     common.say(args, "Would send (secrets redacted):\n%s %s", job.method, job.url)
     return 0
   end
-  common.say(args, "Task %s%s is %s.", tostring(job.dts_job_id or args.dts_job_id),
+  common.say(args, "Task %s%s %s.", tostring(job.dts_job_id or args.dts_job_id),
     job.dts_instance_id and (" (instance " .. tostring(job.dts_instance_id) .. ")") or "",
-    tostring(job.status))
+    job.status and ("is " .. tostring(job.status)) or "has no status in the answer")
   local names = job.db_object and dblist.new(job.db_object):names() or {}
   common.say(args, "%s%s", common.count(#names, "object"), #names > 0 and ":" or ".")
   for _, name in ipairs(names) do common.say(args, "  %s", name) end

@@ -30,12 +30,13 @@ function progress.batches(args, tty)
     if tty then
       local width = 30
       local filled = math.floor(width * p.done / p.total)
-      write(("\r[%s%s] %d/%d objects, batch %d/%d"):format(("#"):rep(filled),
-        ("."):rep(width - filled), p.done, p.total, p.batch, p.batches))
+      write(("\r[%s%s] %d/%d %s, batch %d/%d"):format(("#"):rep(filled),
+        ("."):rep(width - filled), p.done, p.total, p.total == 1 and "object" or "objects",
+        p.batch, p.batches))
       if p.done == p.total then write("\n") end
     else
-      write(("batch %d/%d: %d/%d objects (%d added)\n"):format(p.batch, p.batches,
-        p.done, p.total, #p.added))
+      write(("batch %d/%d: %d/%d %s (%d added)\n"):format(p.batch, p.batches,
+        p.done, p.total, p.total == 1 and "object" or "objects", #p.added))
     end
   end
 end
@@ -59,7 +60,7 @@ function progress.waiting(args, id, tty)
     if tty then
       write(CLEAR, line)
       shown = true
-    elseif status ~= last_status or now - last_line >= progress.EVERY then
+    elseif last_line == nil or status ~= last_status or now - last_line >= progress.EVERY then
       write(line, "\n")
       last_line = now
     end
