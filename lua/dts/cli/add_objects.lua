@@ -22,13 +22,14 @@ local M = {}
 local FLAGS = {
   { "--dts-job-id", "DtsJobId", argname = "<id>" },
   { "--dts-instance-id", "DtsInstanceId", argname = "<id>" },
-  { "--synchronization-direction", "SynchronizationDirection" },
+  { "--synchronization-direction", "SynchronizationDirection", none = "not sent" },
   { "--client-token", "ClientToken", argname = "<token>",
     more = "With --batch-size, batch k goes out as <token>-b<k>." },
   { "--batch-size", "batch_size", argname = "<n>", convert = tonumber,
     help = "Add this many objects per submission, in cumulative batches, with progress "
       .. "(default: all in one submission)." },
-  { "--checkpoint", "checkpoint", argname = "<file>", more = "Needs --batch-size." },
+  { "--checkpoint", "checkpoint", argname = "<file>", more = "Needs --batch-size.",
+    none = "none: a run that stops is resumed with the --client-token it printed" },
   { "--poll", "interval", argname = "<s>", convert = tonumber },
   { "--wait", "timeout", argname = "<s>", convert = tonumber },
 }
@@ -43,7 +44,11 @@ local function help_of(f)
   local text = d.doc
   if f.more then text = text .. " " .. f.more end
   if d.required then text = text .. " Required." end
-  if d.default ~= nil then text = text:gsub("%.$", "") .. (" (default: %s)."):format(tostring(d.default)) end
+  if d.default ~= nil then
+    text = text:gsub("%.$", "") .. (" (default: %s)."):format(tostring(d.default))
+  elseif not (d.required or text:find("default", 1, true) or text:find("generated", 1, true)) then
+    text = text:gsub("%.$", "") .. (" (default: %s)."):format(f.none or "none")
+  end
   return text
 end
 
@@ -68,7 +73,8 @@ function M.add(parser)
       "dts add-objects --dts-job-id J --dts-instance-id I --json shop.orders | jq .plan.added",
     }))
   common.option(cmd, "add-objects", "--file", "Read the objects from this file (instead of "
-    .. "arguments): a JSON list, a DbList object, or one object per line (# comments).", "file")
+    .. "arguments): a JSON list, a DbList object, or one object per line (# comments) "
+    .. "(default: the arguments).", "file")
     :argname("<file>")
   cmd:argument("objects", "Objects to add: db.table or db (a whole database)."):args("*")
   for _, f in ipairs(FLAGS) do
@@ -87,8 +93,9 @@ function M.add(parser)
     .. "a whole one (given as db).", "widen")
   common.flag(cmd, "add-objects", "--narrow", "Allow turning a whole database into only the "
     .. "tables given for it (db.table).", "narrow")
-  common.add_flags(cmd, "add-objects", false, "Read the task and print the plan (and the "
-    .. "request, secrets redacted); send no change. With --batch-size: the plan of every batch.")
+  common.add_flags(cmd, "add-objects", false, "Read the task and print the plan; send no change "
+    .. "(with --json also the signed request, secrets redacted). With --batch-size: the plan of "
+    .. "every batch.")
   return cmd
 end
 

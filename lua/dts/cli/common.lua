@@ -91,6 +91,43 @@ function common.flag(cmd, scope, names, help, sets)
   return cmd:flag(names, help)
 end
 
+-- A flag for every parameter of an API action (dts.schema), but RegionId,
+-- which --region sets: --dts-instance-id, --db-list <json|@file>, ...
+-- required: names the command needs besides the schema's required ones.
+function common.param_flags(cmd, command, action, required)
+  for _, p in ipairs(action.params) do
+    if p.name ~= "RegionId" then
+      local must = p.required or (required and required[p.name])
+      local help = p.doc
+      if must then
+        help = help .. " Required."
+      elseif not (help:find("default", 1, true) or help:find("generated", 1, true)) then
+        help = help:gsub("%.$", "") .. " (default: not sent)."
+      end
+      local opt = common.option(cmd, command, "--" .. p.alias:gsub("_", "-"), help, { p.name, p.alias })
+      if must then opt:count(1) end
+      if p.type == "boolean" then
+        opt:choices({ "true", "false" })
+      elseif p.type == "json" then
+        opt:argname("<json|@file>")
+      elseif p.enum then
+        opt:choices(p.enum)
+      else
+        opt:argname("<" .. p.alias:gsub("_", "-") .. ">")
+      end
+    end
+  end
+end
+
+-- The parameters those flags gave (JSON ones as given: text or @file).
+function common.params_of(args, action)
+  local params = {}
+  for _, p in ipairs(action.params) do
+    if p.name ~= "RegionId" then params[p.name] = args[p.alias] end
+  end
+  return params
+end
+
 -- The flags every API subcommand shares, and the dts.new options they set.
 -- region_alias: the command has a RegionId parameter, which --region sets
 -- (the client's region is the RegionId sent): --region-id is another

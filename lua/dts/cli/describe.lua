@@ -8,11 +8,6 @@ local M = {}
 
 local ACTION = schema.DescribeDtsJobDetail
 
--- The flag of each parameter but RegionId (which --region sets).
-local function flag(p)
-  return "--" .. p.alias:gsub("_", "-")
-end
-
 function M.add(parser)
   local cmd = parser:command("describe")
     :summary("DescribeDtsJobDetail: a task's status and current objects.")
@@ -23,32 +18,15 @@ function M.add(parser)
       "dts describe --dts-job-id dtsexample01 --json | jq -r .status",
       "dts describe --dts-job-id dtsexample01 --region cn-beijing --profile prod",
     }))
-  for _, p in ipairs(ACTION.params) do
-    if p.name ~= "RegionId" then
-      -- One task per call: without a job id the service would answer
-      -- MissingDtsJobId, so it is asked for here, before anything is sent.
-      local required = p.required or p.name == "DtsJobId"
-      local opt = common.option(cmd, "describe", flag(p), p.doc .. (required and " Required." or ""),
-        { p.name, p.alias })
-      if required then opt:count(1) end
-      if p.type == "boolean" then
-        opt:choices({ "true", "false" })
-      elseif p.enum then
-        opt:choices(p.enum)
-      else
-        opt:argname("<" .. p.alias:gsub("_", "-") .. ">")
-      end
-    end
-  end
+  -- One task per call: without a job id the service would answer
+  -- MissingDtsJobId, so it is asked for here, before anything is sent.
+  common.param_flags(cmd, "describe", ACTION, { DtsJobId = true })
   common.add_flags(cmd, "describe", true)
   return cmd
 end
 
 function M.run(args)
-  local params = {}
-  for _, p in ipairs(ACTION.params) do
-    if p.name ~= "RegionId" then params[p.name] = args[p.alias] end
-  end
+  local params = common.params_of(args, ACTION)
   local client, err = common.client(args)
   if not client then return common.fail(args, "describe", err) end
   local job

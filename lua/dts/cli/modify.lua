@@ -12,10 +12,6 @@ local M = {}
 
 local ACTION = schema.ModifyDtsJob
 
-local function flag(p)
-  return "--" .. p.alias:gsub("_", "-")
-end
-
 function M.add(parser)
   local cmd = parser:command("modify")
     :summary("ModifyDtsJob: change a task's objects (DbList) or reserved settings.")
@@ -29,22 +25,7 @@ function M.add(parser)
       "dts modify --dts-instance-id dtsexample01 --modify-type-enum UPDATE_RESERVED "
         .. "--reserved '{\"maxRetryTime\":\"3600\"}'",
     }))
-  for _, p in ipairs(ACTION.params) do
-    if p.name ~= "RegionId" then
-      local opt = common.option(cmd, "modify", flag(p), p.doc .. (p.required and " Required." or ""),
-        { p.name, p.alias })
-      if p.required then opt:count(1) end
-      if p.type == "boolean" then
-        opt:choices({ "true", "false" })
-      elseif p.type == "json" then
-        opt:argname("<json|@file>")
-      elseif p.enum then
-        opt:choices(p.enum)
-      else
-        opt:argname("<" .. p.alias:gsub("_", "-") .. ">")
-      end
-    end
-  end
+  common.param_flags(cmd, "modify", ACTION)
   common.option(cmd, "modify", "--wait --wait-modifying", "Seconds to wait while the task is "
     .. "still Modifying from an earlier change before sending this one (--wait-modifying is the "
     .. "same flag) (default: 0, do not wait).", "wait_modifying")
@@ -54,15 +35,13 @@ function M.add(parser)
 end
 
 function M.run(args)
-  local params = {}
+  local params = common.params_of(args, ACTION)
   for _, p in ipairs(ACTION.params) do
-    local v = p.name ~= "RegionId" and args[p.alias] or nil
-    if v ~= nil and p.type == "json" then
-      local text, err = common.json_arg(v)
+    if params[p.name] ~= nil and p.type == "json" then
+      local text, err = common.json_arg(params[p.name])
       if not text then return common.fail(args, "modify", errors.invalid(p.name, "%s", err)) end
-      v = text
+      params[p.name] = text
     end
-    params[p.name] = v
   end
   -- The token the change goes out with, known here so it can be printed.
   params.ClientToken = params.ClientToken or core.nonce()
