@@ -251,13 +251,6 @@ function common.say(args, fmt, ...)
   io.stdout:flush()
 end
 
--- A note about the run (not its result): stderr, unless --quiet.
-function common.note(args, fmt, ...)
-  if args.quiet then return end
-  io.stderr:write(fmt:format(...), "\n")
-  io.stderr:flush()
-end
-
 -- "1 object", "2 objects"; "1 batch", "3 batches".
 function common.count(n, one, many)
   return ("%d %s"):format(n, n == 1 and one or (many or (one .. "s")))
