@@ -142,7 +142,17 @@ end
 -- Not inside nginx, where lua_ssl_trusted_certificate decides.  -> opts
 -- (a copy when changed) | nil, err naming the variable
 local function ca_from_env(opts, getenv)
-  if opts.ca_file or opts.ca_path or transports.in_nginx() then return opts end
+  if transports.in_nginx() then return opts end
+  -- A file named by an option must be there now: bad input, not a TLS
+  -- failure after the first request.
+  for _, name in ipairs({ "ca_file", "client_cert", "client_key" }) do
+    if opts[name] then
+      local f, err = io.open(opts[name], "rb")
+      if not f then return nil, errors.invalid(name, "cannot read %s", tostring(err)) end
+      f:close()
+    end
+  end
+  if opts.ca_file or opts.ca_path then return opts end
   local function env(name)
     local v = getenv(name)
     if type(v) == "string" and v ~= "" then return v end

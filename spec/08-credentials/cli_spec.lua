@@ -128,6 +128,25 @@ describe("dts and credentials", function()
     assert.matches('no profile "nope"', err, 1, true)
   end)
 
+  it("--profile and --region may come before the command, as in the aliyun CLI", function()
+    local env = { ALIBABA_CLOUD_CONFIG_FILE = config, ALIBABA_CLOUD_STS_ENDPOINT = em.sts_endpoint,
+      DTS_CA_FILE = em.ca_file }
+    local code, out, err = dts("--profile role credentials", env)
+    assert.equal(0, code, err)
+    assert.matches("mode:%s+RamRoleArn", out)
+    code, out, err = dts(("--profile role --region cn-hangzhou describe --dts-job-id dtsdemojob00001 "
+      .. "--endpoint %s"):format(em.endpoint), env)
+    assert.equal(0, code, err)
+    assert.matches("is synchronizing", out, 1, true)
+    local _
+    code, _, err = dts("--region cn-beijing describe --region cn-hangzhou --dts-job-id x", env)
+    assert.equal(2, code)
+    assert.matches("--region given before and after the command, with different values", err, 1, true)
+    code, _, err = dts("--profile role emulator", env)
+    assert.equal(2, code)
+    assert.matches("--profile does not apply to the emulator", err, 1, true)
+  end)
+
   it("ALIBABA_CLOUD_PROFILE picks the profile as in the aliyun CLI, even over environment keys", function()
     local code, out = dts("credentials --json --ca-file " .. em.ca_file, { ALIBABA_CLOUD_CONFIG_FILE = config,
       ALIBABA_CLOUD_PROFILE = "role", ALIBABA_CLOUD_STS_ENDPOINT = em.sts_endpoint,

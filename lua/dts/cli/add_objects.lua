@@ -10,9 +10,48 @@ local common = require "dts.cli.common"
 local core = require "dts.core"
 local errors = require "dts.errors"
 local json = require "dts.json"
+local progress = require "dts.cli.progress"
+local specs = require "dts.workflows.options"
 local sys = require "dts.sys"
 
 local M = {}
+
+-- The flags that set one option of client:add_objects (or, for --batch-size
+-- and --checkpoint, of add_objects_in_batches) each: the parser, the call's
+-- options and the flag names in messages all come from this table, and the
+-- help from the options' own docs.
+local FLAGS = {
+  { "--dts-job-id", "DtsJobId", argname = "<id>" },
+  { "--dts-instance-id", "DtsInstanceId", argname = "<id>" },
+  { "--synchronization-direction", "SynchronizationDirection", none = "not sent" },
+  { "--client-token", "ClientToken", argname = "<token>",
+    more = "With --batch-size, batch k goes out as <token>-b<k>." },
+  { "--batch-size", "batch_size", argname = "<n>", convert = tonumber,
+    help = "Add this many objects per submission, in cumulative batches, with progress "
+      .. "(default: all in one submission)." },
+  { "--checkpoint", "checkpoint", argname = "<file>", more = "Needs --batch-size.",
+    none = "none: a run that stops is resumed with the --client-token it printed" },
+  { "--poll", "interval", argname = "<s>", convert = tonumber },
+  { "--wait", "timeout", argname = "<s>", convert = tonumber },
+}
+
+local function option_doc(name)
+  return specs.add_objects.by_key[name] or specs.add_objects_in_batches.by_key[name]
+end
+
+local function help_of(f)
+  if f.help then return f.help end
+  local d = option_doc(f[2])
+  local text = d.doc
+  if f.more then text = text .. " " .. f.more end
+  if d.required then text = text .. " Required." end
+  if d.default ~= nil then
+    text = text:gsub("%.$", "") .. (" (default: %s)."):format(tostring(d.default))
+  elseif not (d.required or text:find("default", 1, true) or text:find("generated", 1, true)) then
+    text = text:gsub("%.$", "") .. (" (default: %s)."):format(f.none or "none")
+  end
+  return text
+end
 
 function M.add(parser)
   local cmd = parser:command("add-objects")
@@ -21,29 +60,43 @@ function M.add(parser)
       .. "merges the new ones, shows the plan (never a removal, unless --widen or --narrow asks "
       .. "for one), sends the complete list, waits until the task settles and confirms every new "
       .. "object is there. Objects: db.table or db (a whole database), as arguments or from "
-      .. "--file (a JSON list, a DbList object, or one object per line), not both.")
-  cmd:argument("objects", "Objects to add: db.table or db."):args("*")
-  cmd:option("--file", "Read the objects from this file (instead of arguments)."):argname("<file>")
-  cmd:option("--dts-job-id", "ID of the task."):argname("<id>")
-  cmd:option("--dts-instance-id", "ID of the instance (checked against the task's own)."):argname("<id>")
-  cmd:option("--synchronization-direction", "Direction, required on a two-way task.")
-    :choices({ "Forward", "Reverse" })
-  cmd:option("--client-token", "Idempotency token (generated when absent): run again with the same "
-    .. "one after an unknown outcome and nothing is applied twice. With --batch-size, batch k "
-    .. "goes out as <token>-b<k>."):argname("<token>")
-  cmd:flag("--initialize", "Schema and full-data initialization of the new objects.")
+      .. "--file (a JSON list, a DbList object, or one object per line), not both. While it "
+      .. "waits (up to --wait seconds) it shows on stderr which job it waits for, its status "
+      .. "and the seconds waited: a line that updates on a terminal, a line per change "
+      .. "otherwise; with --batch-size a progress bar (or a line per batch). The plan and the "
+      .. "outcome are the result, on stdout.")
+    :epilog(common.epilog({
+      "dts add-objects --dts-job-id dtsexample01 --dts-instance-id dtsinstance01 \\",
+      "    --no-initialize shop.orders shop.invoices",
+      "dts add-objects --dts-job-id J --dts-instance-id I --file tables.txt --dry-run",
+      "dts add-objects --dts-job-id J --dts-instance-id I --file tables.txt \\",
+      "    --batch-size 200 --checkpoint run.json     # resume: the same line again",
+      "dts add-objects --dts-job-id J --dts-instance-id I --json shop.orders | jq .plan.added",
+    }))
+  common.option(cmd, "add-objects", "--file", "Read the objects from this file (instead of "
+    .. "arguments): a JSON list, a DbList object, or one object per line (# comments) "
+    .. "(default: the arguments).", "file")
+    :argname("<file>")
+  cmd:argument("objects", "Objects to add: db.table or db (a whole database)."):args("*")
+  for _, f in ipairs(FLAGS) do
+    local d = option_doc(f[2])
+    local opt = common.option(cmd, "add-objects", f[1], help_of(f), { d.name, d.alias })
+    if d.required then opt:count(1) end
+    if d.enum then opt:choices(d.enum) end
+    if f.argname then opt:argname(f.argname) end
+    if f.convert then opt:convert(f.convert) end
+  end
+  common.flag(cmd, "add-objects", "--initialize", "Schema and full-data initialization of the "
+    .. "new objects.", "initialize")
   cmd:flag("--no-initialize", "Incremental synchronization only for the new objects "
     .. "(neither flag: the job's own setting, nothing sent).")
-  cmd:flag("--widen", "Allow turning a database synchronized in part into a whole one (given as db).")
-  cmd:flag("--narrow", "Allow turning a whole database into only the tables given for it (db.table).")
-  cmd:option("--batch-size", "Add this many objects per submission (cumulative batches).")
-    :argname("<n>"):convert(tonumber)
-  cmd:option("--checkpoint", "Checkpoint file (needs --batch-size): a run that stops resumes from it.")
-    :argname("<file>")
-  cmd:option("--poll", "Seconds between status checks (default 5)."):argname("<s>"):convert(tonumber)
-  cmd:option("--wait", "Seconds to wait for the task to settle (default 600)."):argname("<s>")
-    :convert(tonumber)
-  common.add_flags(cmd)
+  common.flag(cmd, "add-objects", "--widen", "Allow turning a database synchronized in part into "
+    .. "a whole one (given as db).", "widen")
+  common.flag(cmd, "add-objects", "--narrow", "Allow turning a whole database into only the "
+    .. "tables given for it (db.table).", "narrow")
+  common.add_flags(cmd, "add-objects", false, "Read the task and print the plan; send no change "
+    .. "(with --json also the signed request, secrets redacted). With --batch-size: the plan of "
+    .. "every batch.")
   return cmd
 end
 
@@ -62,30 +115,6 @@ local function read_objects(path)
     if line ~= "" then list[#list + 1] = line end
   end
   return list
-end
-
-local function is_tty()
-  local ok = os.execute("[ -t 1 ]")
-  return ok == true or ok == 0
-end
-
--- A bar on a terminal, plain lines otherwise.
-local function progress(args)
-  if args.quiet or args.json then return nil end
-  local tty = is_tty()
-  return function(p)
-    if tty then
-      local width = 30
-      local filled = math.floor(width * p.done / p.total)
-      io.stdout:write(("\r[%s%s] %d/%d objects, batch %d/%d"):format(("#"):rep(filled),
-        ("."):rep(width - filled), p.done, p.total, p.batch, p.batches))
-      if p.done == p.total then io.stdout:write("\n") end
-    else
-      io.stdout:write(("batch %d/%d: %d/%d objects (%d added)\n"):format(p.batch, p.batches,
-        p.done, p.total, #p.added))
-    end
-    io.stdout:flush()
-  end
 end
 
 -- The flags a run that stopped is resumed with: the same token (and the
@@ -117,10 +146,10 @@ local function check_flags(args)
 end
 
 local function say_batch_plan(args, res)
-  common.say(args, "Plan for task %s: %d objects in %d batches (dry run: nothing sent).",
-    args.dts_job_id, res.total, res.batches)
+  common.say(args, "Plan for task %s: %s in %s (dry run: nothing sent).",
+    args.dts_job_id, common.count(res.total, "object"), common.count(res.batches, "batch", "batches"))
   if res.done > 0 then
-    common.say(args, "From the checkpoint: %d objects already confirmed.", res.done)
+    common.say(args, "From the checkpoint: %s already confirmed.", common.count(res.done, "object"))
   end
   for _, b in ipairs(res.plan) do
     common.say(args, "batch %d/%d (ClientToken %s):\n  %s", b.batch, res.batches, b.client_token,
@@ -130,14 +159,28 @@ end
 
 local function say_batch_result(args, res)
   if res.resumed_at then
-    common.say(args, "Resumed at batch %d of %d: added %d objects in %d batches this run; "
-      .. "all %d batches done, every object confirmed.", res.resumed_at, res.batches, #res.added,
-      res.run_batches, res.batches)
+    common.say(args, "Resumed at batch %d of %d: added %s in %s this run; "
+      .. "all %s done, every object confirmed.", res.resumed_at, res.batches,
+      common.count(#res.added, "object"), common.count(res.run_batches, "batch", "batches"),
+      common.count(res.batches, "batch", "batches"))
   else
-    common.say(args, "Added %d objects in %d batches; every one confirmed.", #res.added, res.batches)
+    common.say(args, "Added %s in %s; every one confirmed.", common.count(#res.added, "object"),
+      common.count(res.batches, "batch", "batches"))
   end
   if #res.present > 0 then
-    common.say(args, "%d of them were already there.", #res.present)
+    common.say(args, "%d of them %s already there.", #res.present, #res.present == 1 and "was" or "were")
+  end
+end
+
+local function say_result(args, res)
+  common.say(args, "Plan for task %s:\n%s", args.dts_job_id, res.text)
+  if res.dry_run then
+    common.say(args, "Dry run: nothing sent.")
+  elseif res.applied then
+    local ids = common.ids(res.request_id, res.client_token)
+    common.say(args, "Applied and confirmed%s.", ids and (" (" .. ids .. ")") or "")
+  else
+    common.say(args, "Nothing to do: every object is already there.")
   end
 end
 
@@ -158,16 +201,14 @@ function M.run(args)
   -- that printed nothing.
   local token = args.client_token
     or (args.batch_size and batches.checkpoint_token(args.checkpoint)) or core.nonce()
-  local opts = {
-    DtsJobId = args.dts_job_id, DtsInstanceId = args.dts_instance_id,
-    SynchronizationDirection = args.synchronization_direction, ClientToken = token,
-    objects = list, initialize = args.initialize or (args.no_initialize and false) or nil,
-    widen = args.widen or nil, narrow = args.narrow or nil,
-    interval = args.poll, timeout = args.wait, dry_run = args.dry_run or nil,
-  }
+  local opts = {}
+  for _, f in ipairs(FLAGS) do opts[option_doc(f[2]).name] = args[f[1]:sub(3):gsub("%-", "_")] end
+  opts.ClientToken, opts.objects = token, list
+  opts.initialize = args.initialize or (args.no_initialize and false) or nil
+  opts.widen, opts.narrow, opts.dry_run = args.widen or nil, args.narrow or nil, args.dry_run or nil
   local res
   if args.batch_size then
-    opts.batch_size, opts.checkpoint, opts.on_progress = args.batch_size, args.checkpoint, progress(args)
+    opts.on_progress = progress.batches(args)
     res, err = client:add_objects_in_batches(opts)
     if not res then return common.fail(args, "add-objects", err, again(args, token)) end
     if args.json then
@@ -179,22 +220,18 @@ function M.run(args)
     end
     return 0
   end
+  opts.batch_size, opts.checkpoint = nil, nil
+  local done
+  opts.on_status, done = progress.waiting(args, args.dts_job_id)
   res, err = client:add_objects(opts)
+  done()
   if not res then return common.fail(args, "add-objects", err, again(args, token)) end
   if args.json then
-    common.write_json({ plan = res.plan, applied = res.applied, dry_run = res.dry_run,
-      request_id = res.request_id, client_token = res.client_token, request = res.request })
+    common.write_json({ plan = res.plan, applied = res.applied, dry_run = res.dry_run or false,
+      request_id = res.request_id, client_token = res.client_token or token, request = res.request })
     return 0
   end
-  common.say(args, "Plan for task %s:\n%s", args.dts_job_id, res.text)
-  if res.dry_run then
-    common.say(args, "Dry run: nothing sent.")
-  elseif res.applied then
-    common.say(args, "Applied and confirmed (request %s, ClientToken %s).", tostring(res.request_id),
-      tostring(res.client_token))
-  else
-    common.say(args, "Nothing to do: every object is already there.")
-  end
+  say_result(args, res)
   return 0
 end
 

@@ -15,14 +15,20 @@ function M.add(parser)
       .. "chain: environment, OIDC, aliyun CLI profile, INI file, ECS instance metadata, "
       .. "credentials URI) and print which source answered, the mode, the masked access key "
       .. "id and the expiration. Nothing is sent to DTS.")
-  cmd:option("--profile", common.PROFILE_HELP):argname("<name>")
-  cmd:option("--ca-file", "CA certificates to trust for STS (e.g. the local emulator's).")
-    :argname("<file>")
-  cmd:option("--timeout", "Seconds to wait for STS or instance metadata (default 30).")
-    :argname("<s>"):convert(tonumber)
-  cmd:flag("--json", "Machine-readable output: one JSON document on stdout.")
-  cmd:flag("--quiet", "Print nothing but errors.")
-  cmd:epilog(common.EPILOG)
+  common.option(cmd, "credentials", "--profile", common.PROFILE_HELP, "profile"):argname("<name>")
+  common.option(cmd, "credentials", "--ca-file", "CA certificates to trust for STS (e.g. the "
+    .. "local emulator's) (default: DTS_CA_FILE, else SSL_CERT_FILE, else CURL_CA_BUNDLE, else "
+    .. "the system store).", "ca_file"):argname("<file>")
+  common.option(cmd, "credentials", "--timeout", "Seconds to wait for STS or instance metadata "
+    .. "(default: 30).", "timeout"):argname("<s>"):convert(tonumber)
+  cmd:flag("--json", "The result as one JSON document on stdout; a failure as "
+    .. "{\"error\": {...}} there instead (see Output below).")
+  cmd:flag("--quiet", "No result in plain words: only errors (and the --json document).")
+  cmd:epilog(common.epilog({
+    "dts credentials",
+    "dts credentials --profile prod",
+    "dts credentials --json | jq -r .source",
+  }))
   return cmd
 end
 

@@ -23,6 +23,23 @@ function M.add(parser)
       .. "It prints its URL, CA file and test credentials; Ctrl-C stops it. With --print-env "
       .. "it runs in the background instead: eval \"$(dts emulator --print-env)\" points "
       .. "lua-dts scripts and dts at it, eval \"$(dts emulator --stop)\" stops it.")
+    :epilog(table.concat({
+      "Examples:",
+      "  dts emulator                     # in the foreground; Ctrl-C stops it",
+      "  eval \"$(dts emulator --print-env)\"              # in the background ...",
+      "  dts describe --dts-job-id dtsdemojob00001       # ... dts and scripts use it",
+      "  eval \"$(dts emulator --stop)\"",
+      "  dts emulator --throttle-every 3 --modifying-seconds 5   # faults",
+      "",
+      "Output: the banner (URL, endpoint, CA file, the emulator's own test credentials, the "
+        .. "request log, the jobs) goes to stdout; with --print-env stdout holds only the shell "
+        .. "lines (export/unset) and a note goes to stderr; --stop prints the unset lines on "
+        .. "stdout. Errors and \"stopped\" go to stderr.",
+      "",
+      "Exit status: 130 stopped by Ctrl-C (143 by SIGTERM), having cleaned up; 0 --print-env "
+        .. "started it, or --stop stopped it; 1 it could not start, nginx exited on its own, or "
+        .. "--stop found no emulator; 2 bad usage, or --stop without DTS_EMULATOR_PID.",
+    }, "\n"))
   local function number(name, arg, help)
     cmd:option(name, help):argname(arg):convert(tonumber)
   end
@@ -268,8 +285,7 @@ function M.run(args, getenv)
     io.stderr:write("dts emulator: nginx exited on its own\n", em.error_log(), "\n")
     return 1
   end
-  io.stdout:write("dts emulator: stopped\n")
-  io.stdout:flush()
+  io.stderr:write("dts emulator: stopped\n")
   return code or 130
 end
 

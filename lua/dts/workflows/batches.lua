@@ -75,11 +75,16 @@ local function chunk_of(list, from, size)
   return chunk
 end
 
+-- "3 of 7 objects", "1 of 1 object".
+local function of_objects(done, total)
+  return ("%d of %d object%s"):format(done, total, total == 1 and "" or "s")
+end
+
 -- Where the run stood when it stopped, on any error.
 local function at_batch(err, k, n, cp, total)
   err.batch, err.batches, err.done, err.total = k, n, cp.done, total
-  err.message = ("batch %d of %d (%d of %d objects confirmed before it): %s"):format(k, n, cp.done,
-    total, tostring(err.message))
+  err.message = ("batch %d of %d (%s confirmed before it): %s"):format(k, n, of_objects(cp.done, total),
+    tostring(err.message))
   return err
 end
 
@@ -90,8 +95,8 @@ local function stopped_after(err, last, cp, n, total)
   if cp.batches == 0 then
     err.message = ("%s before batch 1 of %d: nothing was sent"):format(tostring(err.message), n)
   else
-    err.message = ("%s after batch %d of %d (%d of %d objects confirmed); batch %d was not sent"):format(
-      tostring(err.message), cp.batches, n, cp.done, total, cp.batches + 1)
+    err.message = ("%s after batch %d of %d (%s confirmed); batch %d was not sent"):format(
+      tostring(err.message), cp.batches, n, of_objects(cp.done, total), cp.batches + 1)
   end
   if last and last.applied then
     err.submitted, err.client_token, err.request_id, err.outcome = true, last.client_token,
@@ -169,8 +174,8 @@ local function add_in_batches(client, opts)
   end
   local base = o.ClientToken or cp.client_token or core.nonce()
   if #token_of(base, n) > 64 then
-    return nil, errors.invalid("ClientToken", "at most %d characters for a run of %d batches "
-      .. "(batch k goes out as <ClientToken>-b<k>, at most 64)", 64 - #token_of("", n), n)
+    return nil, errors.invalid("ClientToken", "at most %d characters for a run of %d batch%s "
+      .. "(batch k goes out as <ClientToken>-b<k>, at most 64)", 64 - #token_of("", n), n, n == 1 and "" or "es")
   end
   cp.client_token = base
   if o.dry_run then return dry_run(client, o, list, cp, n, base) end
@@ -209,8 +214,8 @@ local function add_in_batches(client, opts)
         -- Nothing is pending: a run from the old checkpoint finds batch k
         -- on the job and sends nothing of it again.
         err.batch, err.batches, err.done, err.total = k, n, cp.done, #list
-        err.message = ("batch %d of %d is applied and confirmed (%d of %d objects), but %s"):format(
-          k, n, cp.done, #list, err.message)
+        err.message = ("batch %d of %d is applied and confirmed (%s), but %s"):format(
+          k, n, of_objects(cp.done, #list), err.message)
         return nil, err
       end
     end

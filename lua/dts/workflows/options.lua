@@ -36,6 +36,9 @@ W.add_objects = define("add_objects", {
   INITIALIZE,
   { name = "remove", type = "objects", doc = "Objects to remove first, in a submission of their own." },
   WIDEN, NARROW, DRY_RUN, INTERVAL, TIMEOUT,
+  { name = "on_status", type = "function", doc = "Called after every poll while it waits for the "
+    .. "job to settle (before the change while it is `Modifying`, and after it) with (status, job): "
+    .. "`dts add-objects` shows the wait with it." },
 })
 
 W.remove_objects = define("remove_objects", {
