@@ -109,4 +109,4 @@ write(GEN .. "/dts.md", cli_doc.markdown(parser, version))
 
 -- ---- 3. LDoc ----
 
-sh("ldoc -q -d " .. quote(out) .. " . >/dev/null")
+sh("ldoc -q --fatalwarnings -d " .. quote(out) .. " . >/dev/null")

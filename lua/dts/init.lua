@@ -17,21 +17,6 @@
 -- local res, err = client:modify_dts_job{ DtsInstanceId = ..., DbList = {...} }
 -- if not res then error(tostring(err)) end
 
---- The version of lua-dts, e.g. `"0.2.0"` (also `dts --version`).
--- @field VERSION
-
---- `dts.new(opts)`: a client, or `nil, err`; see @{dts.client.new}.
--- @field new
-
---- The DbList builder module, @{dts.dblist}.
--- @field dblist
-
---- The error objects and their helpers, @{dts.errors}.
--- @field errors
-
---- The parameters of each action, @{dts.schema}.
--- @field schema
-
 local client = require "dts.client"
 
 local dts = {
@@ -79,5 +64,21 @@ function dts.describe_dts_job_detail(params, opts)
   if not c then return nil, err end
   return c:describe_dts_job_detail(params, opts)
 end
+
+--- The version of lua-dts, like `"0.2.0"`.
+-- `dts --version` prints it too.
+-- @field VERSION
+
+--- `dts.new(opts)`: a client, or `nil, err`; see @{dts.client.new}.
+-- @field new
+
+--- The DbList builder module, @{dts.dblist}.
+-- @field dblist
+
+--- The error objects and their helpers, @{dts.errors}.
+-- @field errors
+
+--- The parameters of each action, @{dts.schema}.
+-- @field schema
 
 return dts

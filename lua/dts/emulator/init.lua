@@ -82,7 +82,8 @@
 -- @field metadata_endpoint `"http://127.0.0.1:PORT"`: instance metadata
 -- @field credentials_uri the credentials URI (on the metadata port)
 -- @field role_name the instance's RAM role
--- @field role_arn, oidc_provider_arn the OIDC test values
+-- @field role_arn the role ARN of the OIDC test values
+-- @field oidc_provider_arn the OIDC provider's ARN
 -- @field oidc_token_file the file holding the OIDC token
 -- @table handle
 
