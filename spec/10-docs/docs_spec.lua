@@ -77,6 +77,23 @@ describe("docs/", function()
     assert.are.same({}, missing, "docs/ holds files make docs no longer makes: remove them")
   end)
 
+  it("has every page and anchor the README links to", function()
+    local readme = assert(read("README.md"))
+    local broken, n = {}, 0
+    for target in readme:gmatch("%]%((docs/[^)%s]+)%)") do
+      n = n + 1
+      local file, anchor = target:match("^([^#]+)#?(.*)$")
+      local page = read(file)
+      if not page then
+        broken[#broken + 1] = target .. " (no such file)"
+      elseif anchor ~= "" and not page:find('<a name = "' .. anchor .. '">', 1, true) then
+        broken[#broken + 1] = target .. " (no such anchor)"
+      end
+    end
+    assert.is_true(n > 10, "the README links into docs/")
+    assert.are.same({}, broken)
+  end)
+
   it("has the man page, generated from bin/dts's parser", function()
     local man = assert(read("docs/dts.1"))
     assert.truthy(man:find(".TH DTS 1", 1, true))
