@@ -152,12 +152,29 @@ end
 
 -- ---- Markdown ----
 
+-- Help text as Markdown: code spans stay, flags become code spans (so no
+-- "--" turns into a dash), the rest is escaped.
 local function md(s)
-  return (tostring(s):gsub("([\\*_%[%]<>|])", "\\%1"))
+  local out, code = {}, false
+  for part in (tostring(s) .. "`"):gmatch("([^`]*)`") do
+    if code then
+      out[#out + 1] = "`" .. part .. "`"
+    else
+      part = part:gsub("[&<>]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;" })
+      part = part:gsub("([\\*_%[%]|])", "\\%1")
+      out[#out + 1] = (part:gsub("%f[%w%-](%-%-[%w][%w%-]*)", "`%1`"))
+    end
+    code = not code
+  end
+  return table.concat(out)
 end
 
+-- A plain fence: LDoc passes it on as it is (an indented block it would
+-- colour as Lua).
 local function md_literal(out, s)
-  out[#out + 1] = "    " .. s:gsub("\n+$", ""):gsub("\n", "\n    ")
+  out[#out + 1] = "```"
+  out[#out + 1] = (s:gsub("\n+$", ""))
+  out[#out + 1] = "```"
   out[#out + 1] = ""
 end
 

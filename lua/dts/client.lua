@@ -197,7 +197,7 @@ end
 -- @tparam string opts.access_key_id fixed keys, with `access_key_secret`
 --   (default: the credentials chain, @{dts.credentials}); keys with leading or
 --   trailing whitespace are refused
--- @tparam string opts.access_key_secret
+-- @tparam string opts.access_key_secret the secret of `access_key_id`
 -- @tparam string opts.security_token an STS token for the fixed keys (never refreshed)
 -- @tparam table opts.credentials `{ type = ..., ... }` (one source, see
 --   @{dts.credentials}) or a provider object with `get()` -> `true, creds` |
@@ -250,7 +250,7 @@ end
 --   than `timeout`, it is the call's deadline (each attempt still gets at most `timeout`)
 -- @tparam string opts.shared_dict OpenResty: a `lua_shared_dict` for a
 --   throttling back-off and the session credentials shared by the workers
--- @param getenv for tests: reads the environment instead of `os.getenv`
+-- @param[opt] getenv for tests: reads the environment instead of `os.getenv`
 -- @treturn client the client
 -- @return[2] nil
 -- @treturn[2] dts.errors err kind `invalid_argument` (a bad option),
