@@ -730,14 +730,14 @@ function client:wait_idle(opts) return require("dts.workflows.wait").idle(self, 
 -- @tparam table opts the options above
 -- @treturn table `{ plan, text, applied, request_id, client_token, job, removal }`:
 --
---  * `plan = { added, removed, changed, present, covered, widened, narrowed,
---    initialize, bytes }`: lists of object names (`"db"` or `"db.table"`);
---    `present`: asked for and already there; `bytes`: the size of the DbList sent
---  * `text`: the plan in words (`add: ..., remove: nothing, already there: ...`)
---  * `applied`: false when there was nothing to send (then no `request_id`)
---  * `job`: the job as read back; `removal`: the result of `remove`, if given
---  * with `dry_run = true`: `{ dry_run = true, plan, text, request, client_token,
---    applied = false }`, `request` the exact signed request, secrets redacted
+-- * `plan = { added, removed, changed, present, covered, widened, narrowed,
+--   initialize, bytes }`: lists of object names (`"db"` or `"db.table"`);
+--   `present`: asked for and already there; `bytes`: the size of the DbList sent
+-- * `text`: the plan in words (`add: ..., remove: nothing, already there: ...`)
+-- * `applied`: false when there was nothing to send (then no `request_id`)
+-- * `job`: the job as read back; `removal`: the result of `remove`, if given
+-- * with `dry_run = true`: `{ dry_run = true, plan, text, request, client_token,
+--   applied = false }`, `request` the exact signed request, secrets redacted
 -- @return[2] nil
 -- @treturn[2] dts.errors err: `invalid_argument` (bad options, a refused plan:
 --   nothing sent); a failure before the submission says "nothing was sent";

@@ -2,10 +2,10 @@
 -- message it answers with, and what a client should do.  One table serves
 -- both sides: the emulator answers from it, the client classifies by it.
 --
---  * `status`: HTTP status of the gateway answer
---  * `message`: the service's message (`%s`: a parameter name or detail)
---  * `retryable`: true: back off and retry with the same ClientToken
---  * `kind`: error kind for the client (default `"api"`)
+-- * `status`: HTTP status of the gateway answer
+-- * `message`: the service's message (`%s`: a parameter name or detail)
+-- * `retryable`: true: back off and retry with the same ClientToken
+-- * `kind`: error kind for the client (default `"api"`)
 --
 -- Codes may arrive with a `DTS.Msg.` prefix; `lookup()` strips it.  A code
 -- not in the table is kind `api`, retried when the HTTP status is 5xx.

@@ -7,25 +7,25 @@
 --
 -- **Kinds** (`err.kind`):
 --
---  * `invalid_argument`: the caller's input (an option, a parameter, a
---    DbList, a state file); nothing was sent. `err.param` names it.
---  * `credentials`: no usable credentials, or the service refused them
---    (`InvalidAccessKeyId.*`, `InvalidSecurityToken.*`, STS's `NoPermission`);
---    code `NoCredentials` when no source of the chain gave any, with
---    `err.sources = { { source, reason }, ... }`.
---  * `network`: no connection, an empty reply, a connection closed or reset
---    mid-answer. Retried.
---  * `timeout`: the call's deadline passed (or a workflow's wait). Retried
---    while the deadline allows.
---  * `tls`: the TLS handshake or the certificate check failed. Nothing was sent.
---  * `api`: the service said no (its `Code`/`ErrCode` in `err.code`), or a
---    job status a workflow cannot go on with (`JobStatus.<status>`).
---  * `protocol`: an answer that is not what HTTP or the service promises
---    (not JSON, over `max_response_size`, compressed, HTTP/2 ...).
---  * `unconfirmed`: a workflow's change was accepted but is not yet
---    confirmed (code `NotConfirmed`): read the job back.
---  * `interrupted`: SIGINT/SIGTERM (when the transport traps them), or a
---    batch run stopped by its `on_progress`.
+-- * `invalid_argument`: the caller's input (an option, a parameter, a
+--   DbList, a state file); nothing was sent. `err.param` names it.
+-- * `credentials`: no usable credentials, or the service refused them
+--   (`InvalidAccessKeyId.*`, `InvalidSecurityToken.*`, STS's `NoPermission`);
+--   code `NoCredentials` when no source of the chain gave any, with
+--   `err.sources = { { source, reason }, ... }`.
+-- * `network`: no connection, an empty reply, a connection closed or reset
+--   mid-answer. Retried.
+-- * `timeout`: the call's deadline passed (or a workflow's wait). Retried
+--   while the deadline allows.
+-- * `tls`: the TLS handshake or the certificate check failed. Nothing was sent.
+-- * `api`: the service said no (its `Code`/`ErrCode` in `err.code`), or a
+--   job status a workflow cannot go on with (`JobStatus.<status>`).
+-- * `protocol`: an answer that is not what HTTP or the service promises
+--   (not JSON, over `max_response_size`, compressed, HTTP/2 ...).
+-- * `unconfirmed`: a workflow's change was accepted but is not yet
+--   confirmed (code `NotConfirmed`): read the job back.
+-- * `interrupted`: SIGINT/SIGTERM (when the transport traps them), or a
+--   batch run stopped by its `on_progress`.
 --
 -- **Codes** (`err.code`): the service's, as it sent them (@{dts.codes});
 -- `err.bare_code` is the same without a `DTS.Msg.` prefix.  The workflows
@@ -35,13 +35,13 @@
 -- `submitted = true`, the `client_token` it went out with (sent again with
 -- the same token, it is applied at most once) and `outcome`:
 --
---  * `"unknown"`: no usable answer came back (connection lost, timeout,
---    5xx, broken body): it may have been applied; send it again with the
---    same `ClientToken`, or read the job back.
---  * `"refused"`: the service said no: nothing was applied.
---  * `"accepted"`: the service took it; not yet confirmed (kind
---    `unconfirmed`, or `api` `JobStatus.<status>` when the job failed after).
---  * `"confirmed"`: applied and read back (a batch run stopped after it).
+-- * `"unknown"`: no usable answer came back (connection lost, timeout,
+--   5xx, broken body): it may have been applied; send it again with the
+--   same `ClientToken`, or read the job back.
+-- * `"refused"`: the service said no: nothing was applied.
+-- * `"accepted"`: the service took it; not yet confirmed (kind
+--   `unconfirmed`, or `api` `JobStatus.<status>` when the job failed after).
+-- * `"confirmed"`: applied and read back (a batch run stopped after it).
 --
 -- An error without `submitted` means nothing was sent, or nothing that
 -- could change the job.

@@ -7,18 +7,18 @@
 -- version, method, doc, params = { parameter, ... }, by_name, by_alias }`.
 -- A parameter:
 --
---  * `name`: the API's name (PascalCase)
---  * `alias`: snake_case alias (derived from name)
---  * `type`: `"string"` | `"boolean"` | `"json"` (json: a Lua table or JSON text)
---  * `where`: `"query"` | `"body"` (form field), as the official SDKs send it
---  * `required`: the API refuses the call without it
---  * `enum`: allowed values
---  * `max_len`: longest value in characters; `ascii`: ASCII only
---  * `json`: `"object"`: the JSON text must be an object
---  * `max_bytes`: longest JSON text in bytes
---  * `grammar`: `"dblist"`: the JSON follows the DbList grammar (dts.dblist.grammar)
---  * `format`: a name in `schema.FORMATS`: the text must match its pattern
---  * `doc`: one line for docs and `--help`
+-- * `name`: the API's name (PascalCase)
+-- * `alias`: snake_case alias (derived from name)
+-- * `type`: `"string"` | `"boolean"` | `"json"` (json: a Lua table or JSON text)
+-- * `where`: `"query"` | `"body"` (form field), as the official SDKs send it
+-- * `required`: the API refuses the call without it
+-- * `enum`: allowed values
+-- * `max_len`: longest value in characters; `ascii`: ASCII only
+-- * `json`: `"object"`: the JSON text must be an object
+-- * `max_bytes`: longest JSON text in bytes
+-- * `grammar`: `"dblist"`: the JSON follows the DbList grammar (dts.dblist.grammar)
+-- * `format`: a name in `schema.FORMATS`: the text must match its pattern
+-- * `doc`: one line for docs and `--help`
 --
 -- Values: strings as they are; booleans as `true`/`false` (or those
 -- strings); json parameters as a Lua table or as JSON text (checked to

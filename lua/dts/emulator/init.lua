@@ -22,24 +22,24 @@
 --                   "status_sequence": [ "Prechecking", "Initializing", "synchronizing" ],
 --                   "modifying_seconds": 5 } ] }
 --
---  * `jobs`: a non-empty list; each `DtsJobId` once.
---  * `DtsJobId`, `DtsInstanceId` (or `DtsInstanceID`): required, non-empty.
---  * `Status`: any status DescribeDtsJobDetail shows (@{dts.codes} lists
---    them), in any case; default the first of `status_sequence`, else
---    `synchronizing`.  `Modifying` starts a running job inside a change
---    window that begins at start.
---  * `DbObject`, `Reserved`: objects, or JSON text (as a captured
---    DescribeDtsJobDetail answer has them).  ModifyDtsJob's `DbList`
---    replaces `DbObject`; its `Reserved` is merged into `Reserved`.
---  * `SynchronizationDirection`: `"Forward"` (default) or `"Reverse"`; a
---    two-way instance has one job per direction.
---  * `MigrationMode`: `StructureInitialization`, `DataInitialization`,
---    `DataSynchronization`, booleans (default true), echoed back.
---  * `status_sequence`: the statuses successive describes show, one step
---    per DescribeDtsJobDetail, the last one staying (a change window shows
---    `Modifying` and holds the sequence).
---  * `modifying_seconds`: this job's change window (>= 0), instead of the
---    emulator's.
+-- * `jobs`: a non-empty list; each `DtsJobId` once.
+-- * `DtsJobId`, `DtsInstanceId` (or `DtsInstanceID`): required, non-empty.
+-- * `Status`: any status DescribeDtsJobDetail shows (@{dts.codes} lists
+--   them), in any case; default the first of `status_sequence`, else
+--   `synchronizing`.  `Modifying` starts a running job inside a change
+--   window that begins at start.
+-- * `DbObject`, `Reserved`: objects, or JSON text (as a captured
+--   DescribeDtsJobDetail answer has them).  ModifyDtsJob's `DbList`
+--   replaces `DbObject`; its `Reserved` is merged into `Reserved`.
+-- * `SynchronizationDirection`: `"Forward"` (default) or `"Reverse"`; a
+--   two-way instance has one job per direction.
+-- * `MigrationMode`: `StructureInitialization`, `DataInitialization`,
+--   `DataSynchronization`, booleans (default true), echoed back.
+-- * `status_sequence`: the statuses successive describes show, one step
+--   per DescribeDtsJobDetail, the last one staying (a change window shows
+--   `Modifying` and holds the sequence).
+-- * `modifying_seconds`: this job's change window (>= 0), instead of the
+--   emulator's.
 --
 -- ### Fault rules (`opts.faults`, `handle.set_faults`)
 --

@@ -9,25 +9,25 @@
 -- **The contract**: `dts.new{ transport = t }` takes any object with
 -- these methods (through `__index` too), called with a colon:
 --
---  * `t:request(req)` -> `res` | `nil, err`.  `req = { method, url,
---    headers, body, connect_timeout, timeout }`: the method (`"POST"`), the
---    full URL, a table of header name -> value (lower-case names), the exact
---    body bytes, and the seconds this attempt may take (its connection, and
---    all of it: the client computes them from what is left of the call's
---    deadline).  `res = { status = number, headers = table, body = string }`.
---    `err` should be a @{dts.errors} object of kind `network`, `timeout`,
---    `tls`, `protocol` or `invalid_argument`, with `request_sent = false`
---    when the request certainly did not go out (a refused connection):
---    anything else counts as maybe sent.  Any other error value becomes kind
---    `network`; an answer without a numeric status and a string body is
---    kind `protocol`.
---  * `t:sleep(seconds, err)`: the pause before the next attempt; `err` is
---    the failure being backed off from (a transport may share it, as the
---    cosocket one shares a throttling back-off through `shared_dict`).
---  * optional `t:close()` (called by `client:close()`), and
---    `t:interrupted()` -> a signal's name or nil: the workflows stop
---    between two steps when it returns one (the curl transport reports
---    what `dts.curl.trap_signals` caught).
+-- * `t:request(req)` -> `res` | `nil, err`.  `req = { method, url,
+--   headers, body, connect_timeout, timeout }`: the method (`"POST"`), the
+--   full URL, a table of header name -> value (lower-case names), the exact
+--   body bytes, and the seconds this attempt may take (its connection, and
+--   all of it: the client computes them from what is left of the call's
+--   deadline).  `res = { status = number, headers = table, body = string }`.
+--   `err` should be a @{dts.errors} object of kind `network`, `timeout`,
+--   `tls`, `protocol` or `invalid_argument`, with `request_sent = false`
+--   when the request certainly did not go out (a refused connection):
+--   anything else counts as maybe sent.  Any other error value becomes kind
+--   `network`; an answer without a numeric status and a string body is
+--   kind `protocol`.
+-- * `t:sleep(seconds, err)`: the pause before the next attempt; `err` is
+--   the failure being backed off from (a transport may share it, as the
+--   cosocket one shares a throttling back-off through `shared_dict`).
+-- * optional `t:close()` (called by `client:close()`), and
+--   `t:interrupted()` -> a signal's name or nil: the workflows stop
+--   between two steps when it returns one (the curl transport reports
+--   what `dts.curl.trap_signals` caught).
 --
 -- The built-in ones: `"curl"` (dts.curl, one keep-alive connection per
 -- client) and `"cosocket"` (nginx's non-blocking sockets, with a connection
