@@ -29,11 +29,11 @@
 -- significant digits would change (2^53 + 1, 0.1 + 0.2) are refused: pass
 -- them as strings.
 --
--- ### ModifyDtsJob
+-- **ModifyDtsJob**:
 --
 -- <!-- include schema-ModifyDtsJob.md -->
 --
--- ### DescribeDtsJobDetail
+-- **DescribeDtsJobDetail**:
 --
 -- <!-- include schema-DescribeDtsJobDetail.md -->
 -- @module dts.schema

@@ -13,18 +13,20 @@
 --   tables) is documented, and every documented option of dts.curl and
 --   dts.emulator exists; every error kind is described.
 
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- The sanitizer runs of spec/run preload their runtimes: not for the
+-- tools (find, lua5.4, LDoc), whose exits they would judge.
+local ENV = "env -u LD_PRELOAD -u LUA_PATH_5_2 -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
+
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
+  local p = assert(io.popen(ENV .. "sh -c " .. quote(cmd) .. " 2>&1; echo \"exit=$?\""))
   local out = p:read("*a")
   p:close()
   local code = tonumber(out:match("exit=(%d+)%s*$"))
   return code == 0, (out:gsub("exit=%d+%s*$", ""))
 end
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- The sanitizer runs of spec/run preload their runtimes: not for the tools.
-local ENV = "env -u LD_PRELOAD -u LUA_PATH_5_2 -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
 
 local function files_under(dir)
   local ok, out = run("cd " .. quote(dir) .. " && find . -type f | sort")
@@ -50,7 +52,7 @@ local function generate()
   local dir = os.tmpname()
   os.remove(dir)
   assert(run("mkdir -p " .. quote(dir)))
-  local ok, out = run(ENV .. "LUA_PATH='lua/?.lua;lua/?/init.lua;tools/?.lua;;' "
+  local ok, out = run("LUA_PATH='lua/?.lua;lua/?/init.lua;tools/?.lua;;' "
     .. "LUA_CPATH='build/5.4/?.so;;' lua5.4 tools/docs.lua " .. quote(dir))
   assert(ok, "tools/docs.lua failed (make docs):\n" .. out)
   scratch = dir
@@ -111,7 +113,7 @@ describe("the API reference", function()
 
   setup(function()
     generate() -- LDoc reads the generated topic too
-    local ok, out = run(ENV .. "LUA_PATH='tools/?.lua;;' ldoc --filter ldoc_model.dump .")
+    local ok, out = run("LUA_PATH='tools/?.lua;;' ldoc --filter ldoc_model.dump .")
     assert(ok, "ldoc --filter failed:\n" .. out)
     model = {}
     local function mod(name)

@@ -1,5 +1,5 @@
---- Where a client's keys come from (issue 12; credentials.md is the
--- reference).  A provider is anything with `get()` -> `true, creds` |
+--- Where a client's keys come from (docs/credentials.md has the
+-- details).  A provider is anything with `get()` -> `true, creds` |
 -- `nil, err`, `creds = { access_key_id, access_key_secret, security_token,
 -- expiration }` (`expiration`: epoch seconds, nil for long-lived keys; the
 -- success flag first, so a mis-assigned err can never hold a secret),

@@ -1,4 +1,4 @@
---- A local DTS endpoint (issue 4): the real protocol over HTTPS on
+--- A local DTS endpoint: the real protocol over HTTPS on
 -- 127.0.0.1, in a throw-away nginx (dts.nginx) running dts.emulator.server,
 -- for tests and for trying scripts offline (`dts emulator`, see the dts
 -- command).  It verifies both signature schemes, the timestamp window,
@@ -6,12 +6,12 @@
 -- for a while after each change, replays a `ClientToken`'s first answer,
 -- and answers with the service's real error codes and body shapes.
 --
--- It also serves every credential source a client may use (issue 12): STS
+-- It also serves every credential source a client may use: STS
 -- AssumeRole and AssumeRoleWithOIDC on the same endpoint (HTTPS), instance
 -- metadata and a credentials URI over plain HTTP on a second port.  What
 -- they hand out, its DTS side accepts until it expires.
 --
--- ### The state format (`opts.state`, `dts emulator --state FILE`)
+-- **The state format** (`opts.state`, `dts emulator --state FILE`):
 --
 --     { "jobs": [ { "DtsJobId": "j1", "DtsInstanceId": "i1",
 --                   "Status": "synchronizing",
@@ -41,7 +41,7 @@
 -- * `modifying_seconds`: this job's change window (>= 0), instead of the
 --   emulator's.
 --
--- ### Fault rules (`opts.faults`, `handle.set_faults`)
+-- **Fault rules** (`opts.faults`, `handle.set_faults`):
 --
 -- A list of rules `{ kind, every = N (every N-th matching request, default
 -- 1), times = N (at most N times), action = NAME (only this action),
@@ -87,13 +87,6 @@
 -- @field oidc_token_file the file holding the OIDC token
 -- @table handle
 
---- Stops nginx and removes the temporary directory, CA key included.
--- Idempotent.
--- @function handle.stop
-
---- nginx's error log, as text (also after `stop()`).
--- @function handle.error_log
--- @treturn string
 
 local cjson = require "cjson.safe"
 local nginx = require "dts.nginx"
@@ -443,5 +436,13 @@ function emulator.start(opts)
   end
   return em
 end
+
+--- Stops nginx and removes the temporary directory, CA key included.
+-- Idempotent.
+-- @function handle.stop
+
+--- nginx's error log, as text (also after `stop()`).
+-- @function handle.error_log
+-- @treturn string
 
 return emulator
