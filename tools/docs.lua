@@ -80,7 +80,8 @@ do
 end
 
 -- The service's codes as the client classifies them, and the statuses a
--- workflow reports as JobStatus.<status>.
+-- workflow reports as JobStatus.<status>: any but the running one, and
+-- but Modifying, which the workflows wait out.
 do
   local codes = require("dts.codes").codes
   local md = { "| code | HTTP status | kind | retried | the service's message |", "|---|---|---|---|---|" }
@@ -93,7 +94,7 @@ do
   local status = require "dts.status"
   local list = {}
   for _, s in ipairs(status.ALL) do
-    if not status.running(s) then
+    if not status.running(s) and not status.is(s, "Modifying") then
       list[#list + 1] = ("`JobStatus.%s`%s"):format(s, status.terminal(s) and " (terminal)" or "")
     end
   end
@@ -109,4 +110,6 @@ write(GEN .. "/dts.md", cli_doc.markdown(parser, version))
 
 -- ---- 3. LDoc ----
 
+-- Pages of modules or topics that are gone must not stay behind.
+sh("rm -rf " .. quote(out .. "/modules") .. " " .. quote(out .. "/topics"))
 sh("ldoc -q --fatalwarnings -d " .. quote(out) .. " . >/dev/null")
