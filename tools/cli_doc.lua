@@ -15,13 +15,15 @@ local STOP = {}
 -- The root parser of bin/dts (path: the script), or nil, err.
 function cli_doc.parser(path)
   local real = require "argparse"
-  local root
-  local function stop() error(STOP, 0) end
+  local root -- the parser bin/dts parses its command line with
+  local function stop(self)
+    root = self
+    error(STOP, 0)
+  end
   local wrapper = setmetatable({}, {
     __index = real,
     __call = function(_, ...)
       local p = real(...)
-      root = root or p
       p.parse, p.pparse = stop, stop
       return p
     end,
@@ -35,7 +37,7 @@ function cli_doc.parser(path)
   package.loaded.argparse, _G.arg = saved, saved_arg
   if ok then return nil, path .. " ran to its end without parsing a command line" end
   if e ~= STOP then return nil, path .. ": " .. tostring(e) end
-  if not root then return nil, path .. " made no argparse parser" end
+  if not root then return nil, path .. " parsed with no argparse parser" end
   return root
 end
 
