@@ -40,7 +40,8 @@ end
 
 --- ModifyDtsJob with the default client: @{dts.client:modify_dts_job}.
 -- The default client is made from the environment on the first call
--- (`dts.new{}`); when that fails, so does every call, with its error.
+-- (`dts.new{}`); when that fails, the call returns its error, and the
+-- next call tries again.
 -- @tparam table params the API parameters
 -- @tparam[opt] table opts call options
 -- @treturn table the result of `client:modify_dts_job`
