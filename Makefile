@@ -6,6 +6,7 @@
 #   make demo     the main job against the local emulator
 #   make bench    benchmarks (figures only, no assertions)
 #   make fuzz     libFuzzer targets of fuzz/, FUZZ_SECONDS each (FUZZ_TARGETS=sign for one)
+#   make docs     the API reference (LDoc) and the dts(1) man page into docs/
 
 LUAS      ?= 5.4 luajit 5.1 5.2 5.3
 CC        ?= cc
@@ -28,7 +29,8 @@ DEB_BUILD := gcc make pkg-config libssl-dev libcurl4-openssl-dev \
 DEB_RUN   := lua5.1 lua5.2 lua5.3 lua5.4 luajit2 lua-cjson lua-argparse openssl ca-certificates
 DEB_TEST  := lua-busted lua-check luarocks nginx-light libnginx-mod-http-lua perl \
              clang libclang-rt-14-dev valgrind
-DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
+DEB_DOCS  := lua-ldoc lua-discount
+DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(DEB_DOCS)
 
 # libFuzzer targets (fuzz/): clang with ASan+UBSan.  encode and sign are
 # plain C; json_scan and lua_api embed Lua 5.4 with both modules linked in.
@@ -39,7 +41,7 @@ FUZZ_FLAGS   := -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -g -O1 -fno-omit-fram
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
-.PHONY: all deps build test test-c test-lua test-asan lint rock rock-install demo bench clean fuzz
+.PHONY: all deps build test test-c test-lua test-asan lint rock rock-install demo bench clean fuzz docs
 all: build
 
 build: $(foreach v,$(LUAS),build/$(v)/dts/core.so build/$(v)/dts/curl.so)
@@ -129,7 +131,14 @@ test: deps
 	@sh spec/run
 
 lint:
-	luacheck -q lua bin spec examples bench fuzz
+	luacheck -q lua bin spec examples bench fuzz tools
+
+# The API reference: tools/docs.lua writes the tables it derives from the
+# declarations (schema, options, codes, credential types) and the dts(1)
+# man page from bin/dts's own parser, then LDoc (config.ld) renders the
+# doc comments into docs/.  spec/10-docs checks docs/ is what this makes.
+docs: deps build/5.4/dts/core.so build/5.4/dts/curl.so
+	@LUA_PATH="lua/?.lua;lua/?/init.lua;tools/?.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 tools/docs.lua docs
 
 # The main job: a real ModifyDtsJob through the module against the local emulator.
 demo: deps build

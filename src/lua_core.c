@@ -18,6 +18,38 @@
 
 #define OWNER_MT "dts.core.owner"
 
+/***
+ * Signing and encoding (C, OpenSSL): the signer of the official SDKs, V3
+ * ACS3-HMAC-SHA256 and RPC V1 HMAC-SHA1, and the small primitives around it.
+ *
+ * Pure functions: no clock, no randomness and no I/O inside the signer;
+ * time and nonce are arguments (`core.timestamp()`, `core.nonce()` make
+ * them).  Bad input returns `nil, err` where `err` is a string that names
+ * the field (`query.DbList: not valid UTF-8 (byte 0xFF at offset 12)`) and
+ * never contains a secret.  The argument tables of every function are read
+ * raw: metatables (`__index`, `__pairs`) are ignored.  Credentials and
+ * every field that ends up in a header are refused when they hold a
+ * control character.
+ * @module dts.core
+ * @usage
+ * local core = require "dts.core"
+ * local signed = assert(core.sign{
+ *   scheme = "v3", method = "POST", host = "dts.cn-hangzhou.aliyuncs.com",
+ *   action = "ModifyDtsJob", version = "2020-01-01",
+ *   access_key_id = id, access_key_secret = secret,
+ *   timestamp = core.timestamp(), nonce = core.nonce(),
+ *   query = { RegionId = "cn-hangzhou", DtsInstanceId = "dtsbi6e22ay2435ab" },
+ *   body = { DbList = '{"shop":{"name":"shop","all":true}}' },
+ * })
+ * -- send signed.method to "https://" .. host .. signed.target with
+ * -- signed.headers and signed.body (e.g. with dts.curl)
+ */
+
+/***
+ * The version of lua-dts, e.g. `"0.2.0"`.
+ * @field _VERSION
+ */
+
 /* ---- results owned by a userdata ---- */
 
 enum owner_kind { OWN_NONE, OWN_SIGNED, OWN_V3, OWN_BUFS };
@@ -319,6 +351,52 @@ static void push_headers(lua_State *L, const struct dts_buf *h, size_t n)
 
 /* ---- core.sign ---- */
 
+/***
+ * Signs a request.  Values are strings, sent and signed byte for byte:
+ * turn booleans into `"true"`/`"false"` and tables into JSON first.  An
+ * empty string is signed and sent; an absent (nil) parameter is not.
+ * Refused: unknown fields, values that are not strings, text that is not
+ * valid UTF-8, a V1 parameter named like a common parameter (`Timestamp`,
+ * `Signature`, ...), a header the signer sets itself, control characters in
+ * header values and credentials.
+ *
+ * V1 puts the common parameters (`Action`, `Version`, `Format=JSON`,
+ * `AccessKeyId`, `SignatureMethod`, `SignatureVersion`, `SignatureNonce`,
+ * `Timestamp`, `SecurityToken`), the query parameters and `Signature` in
+ * the URL and signs them with the body parameters.  V3 signs `host`,
+ * `x-acs-action`, `x-acs-version`, `x-acs-date`, `x-acs-signature-nonce`,
+ * `x-acs-content-sha256` (of the exact body bytes), `content-type` when
+ * there is a body, and any other `x-acs-*` header.
+ * @function sign
+ * @tparam table t the request:
+ * @tparam string t.scheme `"v3"` (ACS3-HMAC-SHA256, the SDKs' default) or
+ *   `"v1"` (RPC HMAC-SHA1, `SignatureVersion=1.0`, which Alibaba's docs call "V2")
+ * @tparam string t.method `"GET"` or `"POST"` (case-insensitive)
+ * @tparam string t.host the endpoint's host, with `:port` if not the default
+ * @tparam[opt="/"] string t.path RPC APIs use `/`; V1 allows nothing else
+ * @tparam string t.action e.g. `"ModifyDtsJob"`
+ * @tparam string t.version e.g. `"2020-01-01"`
+ * @tparam string t.access_key_id
+ * @tparam string t.access_key_secret
+ * @tparam[opt] string t.security_token STS token: V1 adds `SecurityToken`; V3
+ *   adds `x-acs-security-token` and `x-acs-accesskey-id`
+ * @tparam string t.timestamp `yyyy-MM-ddTHH:mm:ssZ` (UTC), see @{timestamp}
+ * @tparam string t.nonce unique per attempt, see @{nonce}
+ * @tparam[opt] table t.query name -> string: parameters sent in the URL
+ * @tparam[opt] table t.body name -> string: form parameters sent in an
+ *   `application/x-www-form-urlencoded` body (not allowed with GET)
+ * @tparam[opt] table t.headers name -> string: extra headers; under V3
+ *   `x-acs-*` ones are signed, others are sent unsigned
+ * @treturn table `{ method, target, headers, body, signature,
+ *   string_to_sign, canonical_request }`: `method` upper case; `target` the
+ *   path and query exactly as to send (`/?...`); `headers` lower-case name
+ *   -> value, `authorization` included (V3); `body` the exact bytes (`""`
+ *   when none); `signature` Base64 (V1) or lower-case hex (V3);
+ *   `string_to_sign` and `canonical_request` (V3 only) for debugging: they
+ *   hold the STS token when there is one, never log them unredacted
+ * @return[2] nil
+ * @treturn[2] string what is wrong, naming the field
+ */
 static int l_sign(lua_State *L)
 {
 	static const char *const fields[] = {
@@ -381,6 +459,16 @@ static int l_sign(lua_State *L)
 
 /* ---- the bare signatures, for verifiers and the SDKs' own vectors ---- */
 
+/***
+ * The V1 signature over parameters exactly as received: what a server
+ * recomputes.
+ * @function v1_signature
+ * @tparam table t `{ method, params, access_key_secret }`: `params` name ->
+ *   string, every parameter but `Signature`
+ * @treturn table `{ signature, string_to_sign }`
+ * @return[2] nil
+ * @treturn[2] string what is wrong
+ */
 static int l_v1_signature(lua_State *L)
 {
 	static const char *const fields[] = {
@@ -432,6 +520,19 @@ static size_t split_names(const char *s, size_t len, struct dts_str *names)
 	return n;
 }
 
+/***
+ * The V3 signature over a request exactly as received: what a server
+ * recomputes.
+ * @function v3_signature
+ * @tparam table t `{ method, path, query, headers, payload_hash,
+ *   access_key_id, access_key_secret, signed_headers }`: `headers` values
+ *   may be lists (repeated headers); `signed_headers` the `;`-separated list
+ *   from an Authorization header (default: `host`, `content-type` and `x-acs-*`)
+ * @treturn table `{ authorization, signature, canonical_request,
+ *   string_to_sign, signed_headers }`
+ * @return[2] nil
+ * @treturn[2] string what is wrong
+ */
 static int l_v3_signature(lua_State *L)
 {
 	static const char *const fields[] = {
@@ -490,6 +591,15 @@ static int l_v3_signature(lua_State *L)
 
 /* ---- small primitives, so no Lua code re-implements them ---- */
 
+/***
+ * The strict RFC 3986 percent-encoder of both signers (everything but
+ * `A-Z a-z 0-9 - _ . ~`, upper-case hex).
+ * @function percent_encode
+ * @tparam string s UTF-8 text
+ * @treturn string
+ * @return[2] nil
+ * @treturn[2] string `not valid UTF-8 (byte 0xFF at offset 12)`
+ */
 static int l_percent_encode(lua_State *L)
 {
 	size_t n, ok;
@@ -514,7 +624,13 @@ static int l_percent_encode(lua_State *L)
 	return 1;
 }
 
-/* true, or false and the 1-based position of the first bad byte. */
+/***
+ * Whether a string is valid UTF-8.
+ * @function utf8_valid
+ * @tparam string s
+ * @treturn boolean
+ * @treturn[opt] integer when false, the 1-based position of the first bad byte
+ */
 static int l_utf8_valid(lua_State *L)
 {
 	size_t n, ok;
@@ -528,6 +644,12 @@ static int l_utf8_valid(lua_State *L)
 	return 2;
 }
 
+/***
+ * SHA-256, in lower-case hex.
+ * @function sha256_hex
+ * @tparam string s
+ * @treturn string 64 hex characters
+ */
 static int l_sha256_hex(lua_State *L)
 {
 	size_t n;
@@ -540,6 +662,13 @@ static int l_sha256_hex(lua_State *L)
 	return 1;
 }
 
+/***
+ * HMAC-SHA256, in lower-case hex.
+ * @function hmac_sha256_hex
+ * @tparam string key
+ * @tparam string msg
+ * @treturn string 64 hex characters
+ */
 static int l_hmac_sha256_hex(lua_State *L)
 {
 	struct dts_str key, msg;
@@ -553,6 +682,12 @@ static int l_hmac_sha256_hex(lua_State *L)
 	return 1;
 }
 
+/***
+ * Base64 (standard alphabet, padded).
+ * @function base64
+ * @tparam string s
+ * @treturn string
+ */
 static int l_base64(lua_State *L)
 {
 	size_t n, i;
@@ -570,7 +705,12 @@ static int l_base64(lua_State *L)
 	return 1;
 }
 
-/* 32 lower-case hex characters from OpenSSL's CSPRNG, like the SDKs' nonces. */
+/***
+ * A nonce: 32 lower-case hex characters from OpenSSL's CSPRNG, like the
+ * SDKs' nonces (also the client's `ClientToken`s).
+ * @function nonce
+ * @treturn string
+ */
 static int l_nonce(lua_State *L)
 {
 	unsigned char raw[16];
@@ -583,7 +723,15 @@ static int l_nonce(lua_State *L)
 	return 1;
 }
 
-/* yyyy-MM-ddTHH:mm:ssZ in UTC, of now or of t seconds since the epoch. */
+/***
+ * A timestamp as both signers want it: `yyyy-MM-ddTHH:mm:ssZ` in UTC, e.g.
+ * `2024-05-06T07:08:09Z`.
+ * @function timestamp
+ * @tparam[opt] number t seconds since the epoch (default: now), up to 9999-12-31
+ * @treturn string
+ * @return[2] nil
+ * @treturn[2] string what is wrong
+ */
 static int l_timestamp(lua_State *L)
 {
 	double t = luaL_optnumber(L, 1, -1);

@@ -30,6 +30,36 @@
 
 int luaopen_dts_curl(lua_State *L);
 
+/***
+ * HTTPS (C, libcurl): verified TLS, one keep-alive connection per client,
+ * and what a hostile server may send judged strictly.  A separate module,
+ * so nginx workers never load libcurl.
+ *
+ * What a server may send: `timeout` bounds the whole request (connect,
+ * TLS, proxy tunnel, send, status line, headers, body) however slowly the
+ * server sends.  Requests go out as HTTP/1.1 only, without
+ * `Accept-Encoding`; redirects are never followed (a 3xx is an answer).
+ * Kind `protocol` for HTTP/0.9 or bytes that are not HTTP, another HTTP
+ * version, an answer compressed anyway, more than 10 interim (1xx) answers,
+ * headers over 256 KiB, a body over `max_response_size`, a malformed
+ * chunked body; kind `network` for no connection, an empty reply, a
+ * connection closed or reset mid-answer; `invalid_argument` only when
+ * nothing was sent.  Control characters in `user_agent` or any header value
+ * are refused, so no header can be smuggled in.
+ * @module dts.curl
+ * @usage
+ * local curl = require "dts.curl"
+ * local client = assert(curl.new{ timeout = 30 })
+ * local res, err = client:request{ method = "GET", url = "https://example.com/" }
+ * if not res then error(tostring(err)) end  -- err.kind, err.message, err.request_sent
+ * print(res.status, res.headers["content-type"], #res.body)
+ */
+
+/***
+ * libcurl's version and its TLS library, e.g. `"libcurl/7.88.1 OpenSSL/3.0.11"`.
+ * @field version
+ */
+
 static const char *const kind_names[] = {
 	"ok", "timeout", "tls", "network", "invalid_argument", "protocol"
 };
@@ -204,7 +234,32 @@ static const char *set_option(lua_State *L, struct dts_http_config *cfg,
 	return NULL;
 }
 
-/* curl.new{...} -> client | nil, err */
+/***
+ * A client: one libcurl handle, its connection kept alive between requests.
+ * Unknown options and wrong types are refused, naming the option.
+ * @function new
+ * @tparam[opt] table options all optional:
+ * @tparam string options.ca_file trusted CAs (default: the system store)
+ * @tparam string options.ca_path a directory of trusted CAs
+ * @tparam string options.client_cert client certificate (PEM)
+ * @tparam string options.client_key its key (PEM)
+ * @tparam string options.proxy proxy URL; `""` disables proxies (default:
+ *   libcurl's environment rules)
+ * @tparam string options.no_proxy hosts reached without the proxy
+ * @tparam[opt=5] number options.connect_timeout seconds (fractions allowed)
+ * @tparam[opt=30] number options.timeout seconds for a whole request (fractions allowed)
+ * @tparam number options.max_response_size bytes (default 8 MiB); larger
+ *   answers fail with kind `protocol`
+ * @tparam string options.user_agent default `lua-dts/<version>`
+ * @tparam[opt=false] boolean options.allow_http plain `http://` is refused unless set
+ * @tparam string options.connect_to connect to this address while the URL's
+ *   host name is used for SNI, the certificate check and `Host`
+ * @tparam string options.insecure_host **unsafe**: turns TLS verification
+ *   off for requests to this one host name; every error for such a request says so
+ * @treturn client
+ * @return[2] nil
+ * @treturn[2] table err `{ kind = "invalid_argument", message }`
+ */
 static int l_new(lua_State *L)
 {
 	struct lclient *lc;
@@ -417,7 +472,27 @@ static int request_body(lua_State *L)
 	return 1;
 }
 
-/* client:request{...} -> { status, headers, body } | nil, err */
+/***
+ * Sends one request and reads the whole answer.  Messages name the
+ * scheme, host and port only: a signed V1 URL carries the signature and
+ * the STS token, so it never appears in an error.  A request made by a
+ * finalizer while another request of the same client runs is refused
+ * (kind `invalid_argument`).
+ * @function client:request
+ * @tparam table req
+ * @tparam string req.method e.g. `"POST"`
+ * @tparam string req.url `https://host[:port]/path?query` (`http://` only with `allow_http`)
+ * @tparam[opt] table req.headers name -> value
+ * @tparam[opt] string req.body the exact bytes to send
+ * @tparam[opt] number req.connect_timeout seconds, for this request (default: the client's)
+ * @tparam[opt] number req.timeout seconds, for this request (default: the client's)
+ * @treturn table `{ status, headers, body }`, header names lower-case
+ * @return[2] nil
+ * @treturn[2] table err `{ kind, message, request_sent }`: `kind` one of
+ *   `timeout`, `tls`, `network`, `invalid_argument`, `protocol`;
+ *   `request_sent` whether the request had gone out (false for a refused
+ *   connection); `tostring(err)` reads `kind: message`
+ */
 static int l_request(lua_State *L)
 {
 	struct lclient *lc = check_client(L);
@@ -444,6 +519,13 @@ static int l_request(lua_State *L)
 		return lua_error(L);
 	return lua_gettop(L);
 }
+
+/***
+ * Releases the libcurl handle and its connection (also done by the garbage
+ * collector, and by `<close>` on Lua 5.4).  Idempotent; a request after it
+ * raises ("client is closed").
+ * @function client:close
+ */
 
 /*
  * close, __close and __gc: idempotent, and deferred while a request runs.
@@ -472,8 +554,12 @@ static int l_tostring(lua_State *L)
 	return 1;
 }
 
-/* curl.sleep(seconds): the blocking pause between retries of plain Lua,
- * which has no sleep of its own.  Cut short by a trapped signal. */
+/***
+ * Sleeps: the blocking pause between retries of plain Lua, which has no
+ * sleep of its own.  Returns at once when a trapped signal arrives.
+ * @function sleep
+ * @tparam number seconds 0 to 86400, fractions allowed
+ */
 static int l_sleep(lua_State *L)
 {
 	double s = luaL_checknumber(L, 1);
@@ -488,7 +574,20 @@ static int l_sleep(lua_State *L)
 	return 0;
 }
 
-/* curl.trap_signals([on]) -> true | nil, message (src/signals.c) */
+/***
+ * Installs handlers for SIGINT and SIGTERM that only record the signal (a
+ * signal ignored at that moment stays ignored), after which a transfer
+ * under way ends within about a second, @{sleep} returns at once, and
+ * @{interrupted} returns the signal's number.  Signal dispositions belong
+ * to the process: this is the module's one process-wide state.  The `dts`
+ * command uses it to stop cleanly; a library that embeds lua-dts keeps its
+ * own signal handling unless it calls it.
+ * @function trap_signals
+ * @tparam[opt=true] boolean on `false` puts the old handlers back
+ * @treturn true
+ * @return[2] nil
+ * @treturn[2] string the system's message
+ */
 static int l_trap_signals(lua_State *L)
 {
 	if (dts_signals_trap(lua_isnoneornil(L, 1) || lua_toboolean(L, 1)) != 0) {
@@ -500,7 +599,11 @@ static int l_trap_signals(lua_State *L)
 	return 1;
 }
 
-/* curl.interrupted() -> the signal number caught, or nil */
+/***
+ * The signal @{trap_signals} caught.
+ * @function interrupted
+ * @treturn integer the signal's number (2 SIGINT, 15 SIGTERM), or nil before one
+ */
 static int l_interrupted(lua_State *L)
 {
 	int sig = dts_signals_caught();
@@ -512,7 +615,15 @@ static int l_interrupted(lua_State *L)
 	return 1;
 }
 
-/* curl.fsync(path) -> true | nil, message (src/fsync.c) */
+/***
+ * fsync(2) of a file or a directory (Lua's io library cannot): what makes
+ * an atomic replace durable.
+ * @function fsync
+ * @tparam string path
+ * @treturn true
+ * @return[2] nil
+ * @treturn[2] string `fsync PATH: reason`
+ */
 static int l_fsync(lua_State *L)
 {
 	size_t len;

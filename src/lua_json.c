@@ -692,6 +692,29 @@ static int walk(struct walk *w, int top)
 	return check_value(w, 1, lua_type(L, 1), &sp);
 }
 
+/***
+ * The one-walk check behind `dts.json` and the DbList grammar (the head
+ * comment of src/lua_json.c has the details): can lua-cjson encode the
+ * value faithfully, and, given a spec, does it follow that grammar.
+ * @module dts.core
+ */
+
+/***
+ * Checks a Lua value for JSON (and a grammar) in one walk.
+ * @function json_check
+ * @param value any Lua value
+ * @tparam[opt] table spec a grammar node (lua/dts/dblist/grammar.lua builds them)
+ * @tparam[opt="value"] string root how messages name the value
+ * @tparam[opt] string mode letters: `n` numbers came from JSON text sent as
+ *   it is; `u` the caller checks the UTF-8 of the encoded text instead
+ * @treturn true
+ * @return[2] nil
+ * @treturn[2] string path of the value at fault (`root.name[i]`)
+ * @treturn[2] string reason (`utf8`, `nan`, `inexact`, `type`, `cycle`,
+ *   `deep`, `mixed`, `hole`, `unknown`, `missing`, ...; `dts.json` words the message)
+ * @return[2] detail
+ * @return[2] extra
+ */
 int dts_l_json_check(lua_State *L)
 {
 	struct walk w;
@@ -919,7 +942,15 @@ static int scan_compile(struct compile *c, int idx)
 	return node;
 }
 
-/* core.json_grammar(spec) -> compiled grammar (a userdata) | nil, message */
+/***
+ * Compiles a grammar spec (as for @{json_check}) for @{json_scan}.  The spec
+ * is read raw; every fault in it comes back as a message.
+ * @function json_grammar
+ * @tparam table spec
+ * @treturn userdata the compiled grammar
+ * @return[2] nil
+ * @treturn[2] string what is wrong with the spec
+ */
 int dts_l_json_grammar(lua_State *L)
 {
 	struct compile c;
@@ -945,7 +976,15 @@ int dts_l_json_grammar(lua_State *L)
 	return 1;
 }
 
-/* core.json_scan(text, grammar) -> true when text certainly follows it */
+/***
+ * The fast path: one pass over JSON text against a compiled grammar.  It
+ * says only "certainly valid" (`true`) or "not sure" (`false`: take the
+ * exact walk of @{json_check} over the decoded value).
+ * @function json_scan
+ * @tparam string text JSON text
+ * @tparam userdata grammar from @{json_grammar}
+ * @treturn boolean
+ */
 int dts_l_json_scan(lua_State *L)
 {
 	size_t n;

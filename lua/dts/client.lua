@@ -1,5 +1,26 @@
--- A DTS client: configuration, then the one-way flow of design.md for
--- every call: validate -> encode -> sign -> send -> decode -> retry.
+--- A DTS client: its configuration (`dts.new`), the API calls, and the
+-- workflows that change a running job safely.
+--
+-- Every call takes the one-way flow of design.md: validate -> encode ->
+-- sign -> send -> decode -> retry.  Bad input is refused before anything
+-- is sent; a `ClientToken` is generated when absent and reused by every
+-- attempt of the call, so a retried change whose first answer was lost is
+-- not applied twice.  `timeout` bounds the whole call, retries and
+-- back-off included; `connect_timeout` bounds each attempt's connection.
+--
+-- Results are tables; failures are `nil, err` with `err` from
+-- @{dts.errors}.  An error after a change went out says so (`submitted`,
+-- `client_token`, `outcome`): see @{dts.errors} for what each outcome asks
+-- of the caller.
+-- @module dts.client
+-- @usage
+-- local client = assert(dts.new{ region_id = "cn-hangzhou" })
+-- local res, err = client:add_objects{
+--   DtsJobId = "l3m1213ye7l4w5f", DtsInstanceId = "dtsbi6e22ay2435ab",
+--   objects = { "shop.orders" }, initialize = true,
+-- }
+-- if not res then error(tostring(err)) end
+-- print(res.text)
 
 local clock = require "dts.clock"
 local core = require "dts.core"
@@ -174,7 +195,77 @@ local function ca_from_env(opts, getenv)
   return o
 end
 
--- dts.new(opts) -> client | nil, err
+--- Makes a client (`dts.new`).  Options are checked at once: an unknown
+-- name is refused with a "did you mean", a wrong type names the option,
+-- and an environment variable naming an unreadable CA file is refused
+-- here.  Nothing touches the network: credentials are fetched at the
+-- first call.  Empty environment variables count as unset.
+-- @tparam[opt] table opts the options; all optional
+-- @tparam string opts.region_id region of the DTS instance (default
+--   `ALIBABA_CLOUD_REGION_ID`); also picks the endpoint, so only lower-case
+--   letters, digits and `-`
+-- @tparam string opts.access_key_id fixed keys, with `access_key_secret`
+--   (default: the credentials chain, @{dts.credentials}); keys with leading or
+--   trailing whitespace are refused
+-- @tparam string opts.access_key_secret the secret of `access_key_id`
+-- @tparam string opts.security_token an STS token for the fixed keys (never refreshed)
+-- @tparam table opts.credentials `{ type = ..., ... }` (one source, see
+--   @{dts.credentials}) or a provider object with `get()` -> `true, creds` |
+--   `nil, err` (called without self) and optionally `invalidate()`
+-- @tparam string opts.profile the aliyun CLI profile the default chain reads
+--   (default `ALIBABA_CLOUD_PROFILE`, else the file's `current`)
+-- @tparam string opts.sts_endpoint where STS is, `host[:port]`, always HTTPS
+--   (default `ALIBABA_CLOUD_STS_ENDPOINT`, else from `sts_region`)
+-- @tparam string opts.sts_region region of the STS endpoint (default `ALIBABA_CLOUD_STS_REGION`)
+-- @tparam string opts.metadata_endpoint instance metadata, `http://host[:port]`
+--   (default `DTS_METADATA_ENDPOINT`, else `http://100.100.100.200`)
+-- @tparam function opts.on_warning `function(message)`: a credential refresh
+--   failed and the old credential is used meanwhile (default: nginx's error
+--   log, else stderr)
+-- @tparam string opts.endpoint `"host"` or `"host:port"` (default
+--   `ALIBABA_CLOUD_ENDPOINT`, else `dts.aliyuncs.com` for the regions the
+--   SDKs serve centrally, else `dts.<region>.aliyuncs.com`)
+-- @tparam string opts.protocol `"https"` (default) or `"http"`
+-- @tparam string opts.signature `"v3"` (ACS3-HMAC-SHA256, default) or `"v1"`
+--   (RPC HMAC-SHA1, which Alibaba's docs call V2)
+-- @tparam string opts.ca_file trusted CAs (default `DTS_CA_FILE`, else
+--   `SSL_CERT_FILE` / `SSL_CERT_DIR`, else `CURL_CA_BUNDLE`, else the system
+--   store); inside nginx `lua_ssl_trusted_certificate` decides instead
+-- @tparam string opts.ca_path a directory of trusted CAs
+-- @tparam string opts.client_cert client certificate (PEM), as for @{dts.curl.new}
+-- @tparam string opts.client_key its key (PEM)
+-- @tparam string opts.proxy proxy URL; `""` disables proxies (default: libcurl's environment rules)
+-- @tparam string opts.no_proxy hosts reached without the proxy
+-- @tparam string opts.connect_address connect to this address; the endpoint's
+--   name is still used for SNI, the certificate check and `Host`
+-- @tparam string opts.insecure_host **unsafe**: no TLS verification for this one host name
+-- @tparam string opts.user_agent default `lua-dts/<version> (<Lua version>)`
+-- @tparam number opts.max_response_size bytes (default 8 MiB); larger answers are kind `protocol`
+-- @tparam number opts.timeout seconds for the **whole call** (default 30):
+--   every attempt, the back-off between them, the answers; each attempt
+--   gets what is left, and none starts without time to finish
+-- @tparam number opts.connect_timeout seconds **per attempt** to set up a
+--   connection (default 5, within `timeout`)
+-- @tparam table opts.retries `{ max_attempts = 4, base_delay = 0.2,
+--   max_delay = 5 }` (the defaults): attempts for what is worth retrying
+--   (throttling, 5xx, network, timeouts), capped exponential back-off with
+--   full jitter; `max_attempts` 1-100, delays 0-600 s
+-- @param opts.transport `"curl"` (default outside nginx), `"cosocket"`
+--   (default inside nginx) or an object with `request(req)` and
+--   `sleep(seconds, err)`: the contract is in @{dts.transport}
+-- @tparam boolean opts.debug on `SignatureDoesNotMatch`, compare the
+--   service's string to sign with ours (secrets redacted)
+-- @tparam number opts.wait_modifying seconds every call keeps retrying while
+--   the job is `Modifying` (`OperationDenied.JobStatusModifying`); when longer
+--   than `timeout`, it is the call's deadline (each attempt still gets at most `timeout`)
+-- @tparam string opts.shared_dict OpenResty: a `lua_shared_dict` for a
+--   throttling back-off and the session credentials shared by the workers
+-- @param[opt] getenv for tests: reads the environment instead of `os.getenv`
+-- @treturn client the client
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument` (a bad option),
+--   `credentials` (code `NoCredentials`: no source of the chain can even be tried)
+-- @usage local client, err = dts.new{ region_id = "cn-hangzhou", timeout = 60 }
 function client.new(opts, getenv)
   if opts == nil then opts = {} end
   getenv = getenv or os.getenv
@@ -440,6 +531,22 @@ local function method_name(action)
   return (tostring(action):gsub("(%l)(%u)", "%1_%2"):lower())
 end
 
+--- Calls an action of @{dts.schema} by name: what `modify_dts_job` and
+-- `describe_dts_job_detail` do, returning the decoded answer as it came.
+-- Parameters are validated against the action's schema (names or aliases),
+-- `RegionId` defaults to the client's region, a missing `ClientToken` is
+-- generated.  Retries what is worth retrying (throttling, 5xx, network,
+-- timeouts) under one deadline; an STS token the service calls expired is
+-- refreshed and the call sent once more under the same `ClientToken`.
+-- @tparam string action `"ModifyDtsJob"` or `"DescribeDtsJobDetail"`
+-- @tparam table params the parameters
+-- @tparam[opt] table opts call options, as for @{client:modify_dts_job}
+-- @treturn table the decoded JSON answer (with `dry_run`: the request)
+-- @treturn nil
+-- @treturn boolean true for a dry run
+-- @return[2] nil
+-- @treturn[2] dts.errors err; `attempts` counts the requests that went out
+--
 -- The call's deadline (design.md, "a timeout bounds the whole call"):
 -- `timeout` seconds for everything, retries and back-off included, or
 -- `wait_modifying` seconds when that is later (a Modifying job is waited
@@ -507,7 +614,37 @@ local function result(body)
   }
 end
 
--- client:modify_dts_job(params [, opts]) -> result | nil, err
+--- ModifyDtsJob: changes a job's objects (`DbList`) or reserved settings.
+-- **`DbList` replaces the job's whole object list**: send every object that
+-- should stay, or use @{client:add_objects}, which reads, merges and confirms.
+--
+-- Parameters, by their API name or snake_case alias (@{dts.schema}): `RegionId`,
+-- `DtsInstanceId` (required), `DtsJobId`, `SynchronizationDirection`,
+-- `ClientToken`, `DbList`, `EtlOperatorColumnReference`, `ModifyTypeEnum`,
+-- `Reserved`, `FileOssUrl`, `FilterTableName`, `StructureInitialization`,
+-- `DataInitialization`, `DataSynchronization`, `ZeroEtlJob`, `ResourceGroupId`.
+-- `DbList`, `Reserved` and `EtlOperatorColumnReference` take a Lua table or
+-- JSON text; `DbList` must follow the DbList grammar and stay within 1 MB.
+-- @tparam table params the parameters; `dry_run` and `wait_modifying` may ride here too
+-- @tparam[opt] table opts call options:
+-- @tparam[opt=false] boolean opts.dry_run return the exact request instead of
+--   sending it: `{ method, url, headers, body }`, with the secret, the STS
+--   token and the signature redacted
+-- @tparam number opts.wait_modifying seconds to keep retrying while the
+--   service answers `OperationDenied.JobStatusModifying` (default: the
+--   client's `wait_modifying`, else none)
+-- @tparam number opts.timeout this call's whole deadline, in seconds (default: the client's)
+-- @tparam number opts.connect_timeout each attempt's connection, in seconds (default: the client's)
+-- @treturn table `{ request_id, dts_job_id, status, success = true, raw }`
+--   (`raw`: the decoded answer); with `dry_run`, the request
+-- @return[2] nil
+-- @treturn[2] dts.errors err, any kind; after the request went out it has
+--   `submitted = true`, `client_token` and `outcome` (`"refused"` or `"unknown"`)
+-- @usage
+-- local res, err = client:modify_dts_job{
+--   DtsInstanceId = "dtsbi6e22ay2435ab", DtsJobId = "l3m1213ye7l4w5f",
+--   DbList = { shop = { name = "shop", all = true } },
+-- }
 function client:modify_dts_job(params, opts)
   local body, err, dry = client.call(self, "ModifyDtsJob", params, opts)
   if not body then return nil, err end
@@ -521,7 +658,23 @@ local function inner_json(text)
   return (json.decode(text))
 end
 
--- client:describe_dts_job_detail(params [, opts]) -> job | nil, err
+--- DescribeDtsJobDetail: a job's status, objects and reserved settings.
+-- Parameters (@{dts.schema}): `RegionId`, `DtsJobId`, `DtsInstanceID`
+-- (note the capital ID), `SynchronizationDirection`, `SyncSubJobHistory`,
+-- `ZeroEtlJob`, `ResourceGroupId`, `DbObjectOutputType`.
+-- Compare `status` case-insensitively: the service spells the running
+-- state `synchronizing`.
+-- @tparam table params the parameters
+-- @tparam[opt] table opts call options, as for @{client:modify_dts_job}
+-- @treturn table `{ request_id, dts_job_id, dts_instance_id, status,
+--   db_object, db_object_text, reserved, success = true, raw }`: `db_object`
+--   and `reserved` decoded from the JSON text the service embeds
+--   (`db_object_text`, as it came); with `dry_run`, the request
+-- @return[2] nil
+-- @treturn[2] dts.errors err
+-- @usage
+-- local job = assert(client:describe_dts_job_detail{ DtsJobId = "l3m1213ye7l4w5f" })
+-- print(job.status, dts.dblist.new(job.db_object):names()[1])
 function client:describe_dts_job_detail(params, opts)
   local body, err, dry = client.call(self, "DescribeDtsJobDetail", params, opts)
   if not body then return nil, err end
@@ -535,11 +688,145 @@ function client:describe_dts_job_detail(params, opts)
 end
 
 -- Workflows (lua/dts/workflows/): safe object changes on running jobs.
+-- Each checks its options as dts.new does (unknown names with a "did you
+-- mean", types, nothing sent); API parameters take the same names and
+-- aliases as modify_dts_job.  Their option tables are generated from
+-- lua/dts/workflows/options.lua.
+
+--- Waits until a job accepts changes again: polls DescribeDtsJobDetail
+-- every `interval` seconds until the job runs (`synchronizing`), seen
+-- twice in a row (statuses flap while a job sets up), so a wait takes at
+-- least one `interval`.  `timeout` bounds the wait: no poll starts that
+-- would end after it.
+--
+-- **Options** (declared in lua/dts/workflows/options.lua; API names or aliases):
+--
+-- <!-- include options-wait_idle.md -->
+-- @tparam table opts the options above
+-- @treturn table the job, as @{client:describe_dts_job_detail} returns it
+-- @return[2] nil
+-- @treturn[2] dts.errors err: kind `api` with code `JobStatus.<status>` for a
+--   terminal status (`Failed`, `PrecheckFailed`, `InitializeFailed`,
+--   `MigrationFailed`, `Finished`), ending the wait at once; kind `timeout`
+--   at the deadline; `interrupted` on SIGINT/SIGTERM when the transport traps
+--   them; an error of a describe call as it came
+-- @usage
+-- local job, err = client:wait_idle{ DtsJobId = "l3m1213ye7l4w5f", interval = 2, timeout = 120,
+--   on_status = function(status) print("job is", status) end }
 function client:wait_idle(opts) return require("dts.workflows.wait").idle(self, opts) end
+
+--- Adds objects to a running job, safely.  Reads the job's `DbObject`,
+-- checks that `DtsInstanceId` owns the job and that the direction exists
+-- (a two-way job needs `SynchronizationDirection`), waits while it is
+-- `Modifying`, merges, and sends the complete list under one `ClientToken`;
+-- then waits until the job settles and reads it back to confirm.
+--
+-- Objects already there are not sent twice; a table of a database the job
+-- takes whole is *covered* and left as it is.  A plan that would remove or
+-- change an object is refused, except widening (`widen = true`: `"shop"`
+-- for a database the job takes in part makes it whole) and narrowing
+-- (`narrow = true`: `"shop.orders"` for a database taken whole makes it
+-- that table only).  `remove` goes first, in a submission of its own
+-- (ClientToken `<token>-r`).
+--
+-- Time: `timeout` bounds each wait on its own: the wait while the job is
+-- `Modifying` before the change, the submission's retries while the
+-- service still answers `JobStatusModifying`, and the wait after the
+-- change; `interval` is the pause between two status checks.
+--
+-- **Options** (declared in lua/dts/workflows/options.lua; API names or aliases):
+--
+-- <!-- include options-add_objects.md -->
+-- @tparam table opts the options above
+-- @treturn table `{ plan, text, applied, request_id, client_token, job, removal }`:
+--
+-- * `plan = { added, removed, changed, present, covered, widened, narrowed,
+--   initialize, bytes }`: lists of object names (`"db"` or `"db.table"`);
+--   `present`: asked for and already there; `bytes`: the size of the DbList sent
+-- * `text`: the plan in words (`add: ..., remove: nothing, already there: ...`)
+-- * `applied`: false when there was nothing to send (then no `request_id`)
+-- * `job`: the job as read back; `removal`: the result of `remove`, if given
+-- * with `dry_run = true`: `{ dry_run = true, plan, text, request, client_token,
+--   applied = false }`, `request` the exact signed request, secrets redacted
+-- @return[2] nil
+-- @treturn[2] dts.errors err: `invalid_argument` (bad options, a refused plan:
+--   nothing sent); a failure before the submission says "nothing was sent";
+--   after it, `submitted`, `client_token`, `request_id` and `outcome`
+--   (`"unknown"`, `"refused"`, or `"accepted"` with kind `unconfirmed`, code
+--   `NotConfirmed`); kind `api` with code `JobStatus.<status>` when the job
+--   is not running, or fails after the change
+-- @usage
+-- local res, err = client:add_objects{
+--   DtsJobId = "l3m1213ye7l4w5f", DtsInstanceId = "dtsbi6e22ay2435ab",
+--   objects = { "shop.orders", "audit" }, initialize = true,
+-- }
+-- if not res then error(tostring(err)) end  -- err.submitted, err.outcome
+-- print(res.text)
 function client:add_objects(opts) return require("dts.workflows.objects").add(self, opts) end
+
+--- Removes objects from a running job, safely: the same checks, plan,
+-- submission and confirmation as @{client:add_objects}.  Removing every
+-- object of a job is refused.
+--
+-- **Options** (declared in lua/dts/workflows/options.lua; API names or aliases):
+--
+-- <!-- include options-remove_objects.md -->
+-- @tparam table opts the options above
+-- @treturn table as for @{client:add_objects}
+-- @return[2] nil
+-- @treturn[2] dts.errors err, as for @{client:add_objects}
+-- @usage
+-- assert(client:remove_objects{ DtsJobId = "l3m1213ye7l4w5f",
+--   DtsInstanceId = "dtsbi6e22ay2435ab", objects = { "shop.tmp_import" } })
 function client:remove_objects(opts) return require("dts.workflows.objects").remove(self, opts) end
+
+--- Adds many objects in cumulative batches: batch *k* sends everything so
+-- far plus the next `batch_size` objects (as @{client:add_objects} does,
+-- from the job's own `DbObject`), each after the previous one settled and
+-- was confirmed, with ClientToken `<token>-b<k>`.  The checkpoint (written
+-- before the first batch and after every confirmed one: aside, every write
+-- checked, fsynced, renamed, directory fsynced) records the job, the object
+-- list, the batch size, the token and how far it got: a run that stops
+-- resumes there, applying nothing twice and losing nothing.  A checkpoint of
+-- another job, list, batch size or token is refused.
+--
+-- A run stops cleanly between two steps when `on_progress` returns `false`,
+-- or on SIGINT/SIGTERM when the transport traps them (as the `dts` command
+-- does): an `interrupted` error.  Every error of a run says where it stood.
+--
+-- **Options** (declared in lua/dts/workflows/options.lua; API names or aliases):
+--
+-- <!-- include options-add_objects_in_batches.md -->
+-- @tparam table opts the options above
+-- @treturn table `{ total, done, batches, run_batches, resumed_at, added,
+--   present, client_token }`: `total` objects of the list, `done` confirmed;
+--   `batches` counts every batch of the job (earlier runs included),
+--   `run_batches` and `added` / `present` (object names) this run only,
+--   `resumed_at` the batch a resumed run started from (nil for a fresh run);
+--   `client_token` the run's token.  With `dry_run = true`: `{ dry_run =
+--   true, applied = false, total, done, batches, client_token, plan = { {
+--   batch, objects, added, present, covered, widened, narrowed, bytes,
+--   initialize, done, client_token, text }, ... } }`, the plan of every batch
+--   still to go
+-- @return[2] nil
+-- @treturn[2] dts.errors err with `batch` (the batch under way, or the last
+--   one confirmed when the run stopped between two), `batches`, `done` and
+--   `total` (objects confirmed); when that batch sent a change, `submitted`,
+--   `client_token`, `request_id` and `outcome` (`"confirmed"` for a batch
+--   done, else as for @{client:add_objects}); kind `interrupted` with `signal`
+--   (`"SIGINT"`, `"SIGTERM"`; none for `on_progress`)
+-- @usage
+-- local res, err = client:add_objects_in_batches{
+--   DtsJobId = "l3m1213ye7l4w5f", DtsInstanceId = "dtsbi6e22ay2435ab",
+--   objects = tables, batch_size = 200, checkpoint = "run.json",
+--   on_progress = function(p) print(("batch %d/%d: %d of %d"):format(p.batch, p.batches, p.done, p.total)) end,
+-- }
 function client:add_objects_in_batches(opts) return require("dts.workflows.batches")(self, opts) end
 
+--- Releases the transport's connection (`dts.curl`'s libcurl handle); the
+-- garbage collector does it too.  Idempotent.  Do not call the client
+-- afterwards: with the curl transport a call then raises ("client is
+-- closed"), a misuse rather than a failure.
 function client:close()
   if self.transport.close then self.transport:close() end
 end

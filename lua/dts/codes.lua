@@ -1,13 +1,28 @@
--- The service's error codes (dts-api.md section 1.3): the HTTP status and
+--- The service's error codes (dts-api.md section 1.3): the HTTP status and
 -- message it answers with, and what a client should do.  One table serves
 -- both sides: the emulator answers from it, the client classifies by it.
 --
---   status     HTTP status of the gateway answer
---   message    the service's message (%s: a parameter name or detail)
---   retryable  true: back off and retry with the same ClientToken
---   kind       error kind for the client (default "api")
+-- * `status`: HTTP status of the gateway answer
+-- * `message`: the service's message (`%s`: a parameter name or detail)
+-- * `retryable`: true: back off and retry with the same ClientToken
+-- * `kind`: error kind for the client (default `"api"`)
 --
--- Codes may arrive with a "DTS.Msg." prefix; lookup() strips it.
+-- Codes may arrive with a `DTS.Msg.` prefix; `lookup()` strips it.  A code
+-- not in the table is kind `api`, retried when the HTTP status is 5xx.
+--
+-- The table, generated from it:
+--
+-- <!-- include codes.md -->
+--
+-- **Codes of lua-dts itself**: the workflows' `NotConfirmed` (kind
+-- `unconfirmed`: a change was accepted but is not yet confirmed) and
+-- `JobStatus.<status>` (kind `api`: the job is in a status a workflow
+-- cannot go on with; a terminal one ends a wait at once); the credentials
+-- chain's `NoCredentials` (kind `credentials`: no source gave keys; `dts`
+-- exits 2 for it).  The statuses, generated from dts.status:
+--
+-- <!-- include job-status.md -->
+-- @module dts.codes
 
 local codes = {
   ["Throttling"] = { status = 400, retryable = true,
@@ -94,9 +109,16 @@ local codes = {
     message = "The Min/Max value of DurationSeconds is 15min/12hr." },
 }
 
+--- The table itself: code -> `{ status, message, retryable, kind }`.
+-- @table codes
 local M = { codes = codes }
 
--- The entry for a code, "DTS.Msg." prefix or not, and the bare code.
+--- The entry for a code, with a `DTS.Msg.` prefix or without, and the
+-- bare code.  Unknown codes of a known family (`Throttling.*`, `Missing*`,
+-- `InvalidSecurityToken.*`) get the family's entry.
+-- @tparam string code as the service sent it
+-- @treturn[1] table the entry `{ status, message, retryable, kind }`, or nil for an unknown code
+-- @treturn[1] string the bare code (nil when `code` is not a string)
 function M.lookup(code)
   if type(code) ~= "string" then return nil end
   local bare = code:gsub("^DTS%.Msg%.", "")

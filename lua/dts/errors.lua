@@ -1,27 +1,77 @@
--- Errors are values (design.md): every public function returns a result or
--- nil and one of these.  Callers branch on the fields, never on the text.
+--- Errors are values (design.md): every public function returns a result,
+-- or `nil` and one of these.  Callers branch on the fields, never on the
+-- text.  No error ever holds a secret: messages are built from names, never
+-- from credential values, and every string field is redacted of the access
+-- key secret and the STS token once credentials are known
+-- (@{redact_fields}, called in `client:call`).
 --
---   kind         invalid_argument | credentials | network | timeout | tls | api | protocol
---                | unconfirmed (the service accepted a change that is not yet confirmed)
---                | interrupted (SIGINT/SIGTERM, or a batch run stopped by its caller)
---   code         the service's Code / ErrCode, when there is one
---   message      what went wrong, for a person
---   param        the parameter at fault (invalid_argument)
---   http_status, request_id, recommend, retryable, attempts
+-- **Kinds** (`err.kind`):
 --
--- After a change (ModifyDtsJob) went out, an error says so:
---   submitted    true
---   client_token the ClientToken it went out with: sent again with the same
---                token, it is applied at most once
---   outcome      "unknown"   no answer came back: it may have been applied
---                "accepted"  the service took it; not yet confirmed
---                "refused"   the service said no: nothing was applied
---                "confirmed" applied and read back (a batch run stopped after it)
--- and interrupted errors carry signal ("SIGINT", "SIGTERM"); batch runs
--- add batch (the one these fields are about), batches, done, total.
+-- * `invalid_argument`: the caller's input (an option, a parameter, a
+--   DbList, a state file); nothing was sent. `err.param` names it.
+-- * `credentials`: no usable credentials, or the service refused them
+--   (`InvalidAccessKeyId.*`, `InvalidSecurityToken.*`, STS's `NoPermission`);
+--   code `NoCredentials` when no source of the chain gave any, with
+--   `err.sources = { { source, reason }, ... }`.
+-- * `network`: no connection, an empty reply, a connection closed or reset
+--   mid-answer. Retried.
+-- * `timeout`: the call's deadline passed (or a workflow's wait). Retried
+--   while the deadline allows.
+-- * `tls`: the TLS handshake or the certificate check failed. Nothing was sent.
+-- * `api`: the service said no (its `Code`/`ErrCode` in `err.code`), or a
+--   job status a workflow cannot go on with (`JobStatus.<status>`).
+-- * `protocol`: an answer that is not what HTTP or the service promises
+--   (not JSON, over `max_response_size`, compressed, HTTP/2 ...).
+-- * `unconfirmed`: a workflow's change was accepted but is not yet
+--   confirmed (code `NotConfirmed`): read the job back.
+-- * `interrupted`: SIGINT/SIGTERM (when the transport traps them), or a
+--   batch run stopped by its `on_progress`.
 --
--- No error ever holds a secret: messages are built from names, never from
--- credential values, and redact() is applied to anything echoed back.
+-- **Codes** (`err.code`): the service's, as it sent them (@{dts.codes});
+-- `err.bare_code` is the same without a `DTS.Msg.` prefix.  The workflows
+-- add `JobStatus.<status>`, `NotConfirmed`; the credentials chain `NoCredentials`.
+--
+-- **Outcomes**: after a change (ModifyDtsJob) went out, an error says so:
+-- `submitted = true`, the `client_token` it went out with (sent again with
+-- the same token, it is applied at most once) and `outcome`:
+--
+-- * `"unknown"`: no usable answer came back (connection lost, timeout,
+--   5xx, broken body): it may have been applied; send it again with the
+--   same `ClientToken`, or read the job back.
+-- * `"refused"`: the service said no: nothing was applied.
+-- * `"accepted"`: the service took it; not yet confirmed (kind
+--   `unconfirmed`, or `api` `JobStatus.<status>` when the job failed after).
+-- * `"confirmed"`: applied and read back (a batch run stopped after it).
+--
+-- An error without `submitted` means nothing was sent, or nothing that
+-- could change the job.
+-- @module dts.errors
+
+--- The error object: a table with a `__tostring` (`dts: kind code
+-- (HTTP 403, request R, 3 attempts): message; the change was submitted
+-- ...`).  Only `kind`, `message` and `retryable` are always there.
+-- @table err
+-- @field kind one of the kinds above
+-- @field code the service's `Code` / `ErrCode`, or a workflow's code
+-- @field bare_code `code` without the `DTS.Msg.` prefix (API errors)
+-- @field message what went wrong, for a person
+-- @field param the option or parameter at fault (`invalid_argument`)
+-- @field http_status the answer's HTTP status
+-- @field request_id the service's `RequestId`
+-- @field recommend the service's `Recommend` text (a diagnosis URL)
+-- @field retryable the service's answer is one the client retries
+--   (throttling, 5xx, `SignatureNonceUsed`); `network` and `timeout` are
+--   retried whatever it says
+-- @field attempts requests that went out in the call (0: nothing was sent)
+-- @field submitted `true` once a change went out
+-- @field client_token the `ClientToken` the change went out with
+-- @field outcome `"unknown"`, `"accepted"`, `"refused"` or `"confirmed"`
+-- @field signal `"SIGINT"` or `"SIGTERM"` (`interrupted`)
+-- @field batch batch runs: the batch these fields are about
+-- @field batches batch runs: the number of batches
+-- @field done batch runs: objects confirmed
+-- @field total batch runs: objects in the list
+-- @field sources `NoCredentials`: `{ { source =, reason = }, ... }`, why each source gave nothing
 
 local errors = {}
 
@@ -37,6 +87,11 @@ local OUTCOME = {
   confirmed = " and confirmed: it is applied",
 }
 
+--- What became of a change, in words, as `tostring(err)` ends: `""`
+-- unless `e.submitted`, else `"; the change [of batch k] was submitted with
+-- ClientToken T and ..."` and how to finish safely.
+-- @tparam table e an error
+-- @treturn string
 function errors.outcome_text(e)
   if not e.submitted then return "" end
   return "; the change" .. (e.batch and (" of batch " .. tostring(e.batch)) or "") .. " was submitted"
@@ -55,7 +110,11 @@ function mt.__tostring(e)
   return head .. ": " .. tostring(e.message) .. errors.outcome_text(e)
 end
 
--- errors.new("api", { code = ..., message = ... })
+--- Makes an error object.
+-- @tparam string kind one of the kinds above
+-- @tparam[opt] table fields copied into it (`code`, `message`, ...)
+-- @treturn err with `retryable` false unless given
+-- @usage return nil, errors.new("api", { code = "Throttling", message = "..." })
 function errors.new(kind, fields)
   local e = {}
   for k, v in pairs(fields or {}) do e[k] = v end
@@ -64,11 +123,18 @@ function errors.new(kind, fields)
   return setmetatable(e, mt)
 end
 
+--- Whether a value is an error object of this module.
+-- @param e any value
+-- @treturn boolean
 function errors.is(e)
   return getmetatable(e) == mt
 end
 
--- A caller's mistake: nothing was sent.
+--- A caller's mistake, kind `invalid_argument`: nothing was sent.
+-- @tparam[opt] string param the option or parameter at fault; the message starts with it
+-- @tparam string fmt the message, a `string.format` format when more arguments follow
+-- @param ... its arguments
+-- @treturn err
 function errors.invalid(param, fmt, ...)
   local message = select("#", ...) > 0 and fmt:format(...) or fmt
   return errors.new("invalid_argument", {
@@ -318,8 +384,14 @@ local function replace_plain(s, f)
   return table.concat(out)
 end
 
--- s with every occurrence of each secret, in every form above, replaced by
--- "<redacted>".  Anything but a string is returned as it is.
+--- Text with every occurrence of each secret replaced by `<redacted>`, in
+-- every form an echo can take: plain, percent-encoded once or twice (any
+-- hex case, or only some bytes), `+` for a space, JSON-escaped, base64 or
+-- base64url (of the secret or of its percent-encoded form).  Costs a few
+-- plain finds per secret, whatever the text's size.
+-- @param s the text; anything but a string is returned as it is
+-- @tparam table secrets the secrets (strings; empty ones are skipped)
+-- @return s, redacted
 function errors.redact(s, secrets)
   if type(s) ~= "string" or type(secrets) ~= "table" then return s end
   for _, secret in pairs(secrets) do
@@ -334,8 +406,13 @@ function errors.redact(s, secrets)
   return s
 end
 
--- Redacts every string field of err, and of the tables inside it, in
--- place: any field, also the ones added later.  Returns err.
+--- Redacts every string field of an error, and of the tables inside it,
+-- in place (@{redact}): any field, also the ones added later.  The one
+-- redaction point of the client (`client:call`).
+-- @param err an error (anything but a table is returned as it is)
+-- @tparam table secrets the secrets
+-- @param[opt] seen tables already done (cycles)
+-- @return err
 function errors.redact_fields(err, secrets, seen)
   if type(err) ~= "table" or type(secrets) ~= "table" then return err end
   seen = seen or {}

@@ -1,21 +1,42 @@
--- The parameters of each action (dts-api.md sections 1.1, 2.2 and 5.1): the
+--- The parameters of each action (dts-api.md sections 1.1, 2.2 and 5.1): the
 -- one place they are written down.  Validation, snake_case aliases, where a
 -- parameter goes on the wire, the docs and the CLI's flags all derive from
 -- these tables.
 --
+-- `schema.ModifyDtsJob` and `schema.DescribeDtsJobDetail` are `{ action,
+-- version, method, doc, params = { parameter, ... }, by_name, by_alias }`.
 -- A parameter:
---   name      the API's name (PascalCase)
---   alias     snake_case alias (derived from name)
---   type      "string" | "boolean" | "json"  (json: a Lua table or JSON text)
---   where     "query" | "body" (form field), as the official SDKs send it
---   required  the API refuses the call without it
---   enum      allowed values
---   max_len   longest value in characters; ascii: ASCII only
---   json      "object": the JSON text must be an object
---   max_bytes longest JSON text in bytes
---   grammar   "dblist": the JSON follows the DbList grammar (dts.dblist.grammar)
---   format    a name in schema.FORMATS: the text must match its pattern
---   doc       one line for docs and --help
+--
+-- * `name`: the API's name (PascalCase)
+-- * `alias`: snake_case alias (derived from name)
+-- * `type`: `"string"` | `"boolean"` | `"json"` (json: a Lua table or JSON text)
+-- * `where`: `"query"` | `"body"` (form field), as the official SDKs send it
+-- * `required`: the API refuses the call without it
+-- * `enum`: allowed values
+-- * `max_len`: longest value in characters; `ascii`: ASCII only
+-- * `json`: `"object"`: the JSON text must be an object
+-- * `max_bytes`: longest JSON text in bytes
+-- * `grammar`: `"dblist"`: the JSON follows the DbList grammar (dts.dblist.grammar)
+-- * `format`: a name in `schema.FORMATS`: the text must match its pattern
+-- * `doc`: one line for docs and `--help`
+--
+-- Values: strings as they are; booleans as `true`/`false` (or those
+-- strings); json parameters as a Lua table or as JSON text (checked to
+-- parse, its numbers finite).  Tables are encoded with lua-cjson: an empty
+-- table is an empty object `{}` (pass JSON text for an empty array); a
+-- table is an array when its keys are exactly 1..n, an object when they are
+-- all strings, anything else is refused; numbers that lua-cjson's 14
+-- significant digits would change (2^53 + 1, 0.1 + 0.2) are refused: pass
+-- them as strings.
+--
+-- **ModifyDtsJob**:
+--
+-- <!-- include schema-ModifyDtsJob.md -->
+--
+-- **DescribeDtsJobDetail**:
+--
+-- <!-- include schema-DescribeDtsJobDetail.md -->
+-- @module dts.schema
 
 local schema = {}
 
@@ -25,6 +46,10 @@ local MiB = 1024 * 1024
 -- becomes part of the endpoint's host name (dts.<region>.aliyuncs.com), so
 -- dts.new's region_id, ALIBABA_CLOUD_REGION_ID, the RegionId parameter and
 -- the endpoint itself all hold to this one rule (issue 11 item 11).
+--- Text formats, by name: `{ pattern, doc }`.  `region_id`: lower-case
+-- letters, digits and `-` (dts.new's `region_id`, `ALIBABA_CLOUD_REGION_ID`,
+-- `RegionId` and the endpoint all hold to it).
+-- @table FORMATS
 schema.FORMATS = {
   region_id = { pattern = "^[a-z0-9-]+$",
     doc = 'a region id: lower-case letters, digits and "-", e.g. cn-hangzhou' },
@@ -115,8 +140,10 @@ action {
   },
 }
 
--- The parameter reference of an action as a Markdown table (README.md
--- carries it; a spec checks the two agree).
+--- The parameter reference of an action as a Markdown table (README.md
+-- and this reference carry it; a spec checks README agrees).
+-- @tparam string name `"ModifyDtsJob"` or `"DescribeDtsJobDetail"`
+-- @treturn string the table, one row per parameter
 function schema.markdown(name)
   local def = schema[name]
   local rows = { "| parameter | alias | type | sent in | |", "|---|---|---|---|---|" }

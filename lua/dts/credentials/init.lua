@@ -1,12 +1,38 @@
--- Where a client's keys come from (issue 12; credentials.md is the
--- reference).  A provider is anything with get() -> true, creds | nil, err,
--- creds = { access_key_id, access_key_secret, security_token, expiration }
--- (the success flag first, so a mis-assigned err can never hold a secret).
+--- Where a client's keys come from (docs/credentials.md has the
+-- details).  A provider is anything with `get()` -> `true, creds` |
+-- `nil, err`, `creds = { access_key_id, access_key_secret, security_token,
+-- expiration }` (`expiration`: epoch seconds, nil for long-lived keys; the
+-- success flag first, so a mis-assigned err can never hold a secret),
+-- and optionally `invalidate()` (called when DTS calls its token expired;
+-- returning false means "no other credential to fetch").  `get()` is
+-- called without self; whatever a caller's provider returns or raises
+-- comes back as an error value.
 --
---   dts.new{ access_key_id = ..., access_key_secret = ... }    fixed keys
---   dts.new{ credentials = { type = "ram_role_arn", ... } }   one source, by type
---   dts.new{ credentials = provider }                         your own get()
---   dts.new{}                                                 the default chain (chain.lua)
+--     dts.new{ access_key_id = ..., access_key_secret = ... }    fixed keys
+--     dts.new{ credentials = { type = "ram_role_arn", ... } }   one source, by type
+--     dts.new{ credentials = provider }                         your own get()
+--     dts.new{}                                                 the default chain
+--
+-- **The default chain**, in the official order: environment
+-- (`ALIBABA_CLOUD_ACCESS_KEY_ID`, `_SECRET`, `_SECURITY_TOKEN`) -> OIDC
+-- (`ALIBABA_CLOUD_ROLE_ARN`, `_OIDC_PROVIDER_ARN`, `_OIDC_TOKEN_FILE`) -> the
+-- aliyun CLI profile (`~/.aliyun/config.json`) -> the INI file
+-- (`~/.alibabacloud/credentials.ini` or `credentials`) -> instance metadata
+-- (the ECS RAM role) -> `ALIBABA_CLOUD_CREDENTIALS_URI`.  The first that
+-- gives a credential answers every later call alone; when none does, one
+-- error (kind `credentials`, code `NoCredentials`, `err.sources`) says why for
+-- each.  Session credentials are refreshed 15 minutes before they expire,
+-- one refresh in flight; a failed refresh keeps the old credential while
+-- it has more than 60 s left (`on_warning` says so).
+--
+-- **Explicit types**: `dts.new{ credentials = { type = ..., ... } }`
+-- (unknown fields refused with a "did you mean"), generated from
+-- `credentials.TYPES`:
+--
+-- <!-- include credential-types.md -->
+--
+-- Below, the module's functions, which the client and the `dts` command use.
+-- @module dts.credentials
 --
 -- One small file per source: env, oidc, cli_profile, ini, ecs_ram_role,
 -- uri, ram_role_arn (STS AssumeRole, sts.lua), static; chain.lua tries them
@@ -159,6 +185,8 @@ local TYPES = {
     end,
   },
 }
+--- The explicit types, by name: `{ doc, fields = { name = { type, required, doc } }, build }`.
+-- @table TYPES
 credentials.TYPES = TYPES
 
 local function sorted_keys(t)
@@ -231,8 +259,14 @@ local function wrap(provider)
   return p
 end
 
--- credentials.new(spec, ctx [, where]) -> provider | nil, err
--- spec: a provider object (a table with get), or { type = ..., ... }.
+--- A provider from a `{ type = ..., ... }` table or a caller's provider
+-- object (wrapped: its answers are checked when they change).
+-- @tparam table spec `{ type = ..., ... }` (the types above) or an object with `get`
+-- @tparam[opt] table ctx from @{context}
+-- @tparam[opt="credentials"] string where how messages name spec
+-- @treturn provider
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument` for a bad spec
 function credentials.new(spec, ctx, where)
   where = where or "credentials"
   ctx = ctx or credentials.context{}
@@ -288,13 +322,16 @@ function credentials.new(spec, ctx, where)
   return def.build(copy, ctx)
 end
 
--- What the credential sources share from their client: the environment,
+--- What the credential sources share from their client: the environment,
 -- the options that steer them, and its transport (CA file, proxy,
 -- timeouts; cosockets in nginx), made when first needed, plain http allowed
 -- (instance metadata is http://; STS is always https://).
---   o: getenv, profile, sts_endpoint, sts_region, metadata_endpoint,
---      on_warning, shared_dict, clock, connect_timeout, timeout, retries,
---      make_transport (a function returning the transport, or nil and an error)
+-- @tparam table o `getenv`, `profile`, `sts_endpoint`, `sts_region`,
+--   `metadata_endpoint`, `on_warning`, `shared_dict`, `clock`,
+--   `connect_timeout`, `timeout`, `retries`, `make_transport` (a function
+--   returning the transport, or nil and an error)
+-- @treturn table the context, with `request(req)` and `sleep(seconds, err)`
+--   over a transport made when first needed
 function credentials.context(o)
   local ctx = {}
   for k, v in pairs(o) do ctx[k] = v end
@@ -325,8 +362,15 @@ function credentials.context(o)
   return ctx
 end
 
--- credentials.resolve(opts, getenv, ctx) -> provider | nil, err: the
--- provider of dts.new's options.
+--- The provider that dts.new's options ask for: `credentials`, else the
+-- fixed keys, else the default chain.  Refuses options that compete
+-- (`credentials` with keys, `profile` with either).
+-- @tparam table opts dts.new's options
+-- @tparam[opt] function getenv reads the environment
+-- @tparam[opt] table ctx from @{context}
+-- @treturn provider
+-- @return[2] nil
+-- @treturn[2] dts.errors err
 function credentials.resolve(opts, getenv, ctx)
   ctx = ctx or credentials.context{ getenv = getenv, profile = opts.profile }
   local keys = opts.access_key_id ~= nil or opts.access_key_secret ~= nil
@@ -356,8 +400,13 @@ function credentials.resolve(opts, getenv, ctx)
   return chain.new(ctx)
 end
 
--- dts.new's credential options, checked with the others (types are
--- checked by the client already).
+--- Checks dts.new's credential options (`profile`, `sts_endpoint`,
+-- `sts_region`, `metadata_endpoint`), with the others; types are checked
+-- by the client already.
+-- @tparam table opts dts.new's options
+-- @treturn true
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function credentials.check_options(opts)
   if opts.profile == "" then
     return nil, errors.invalid("profile", "expected a profile name, got an empty string")
@@ -377,7 +426,10 @@ function credentials.check_options(opts)
   return true
 end
 
--- What `dts credentials` shows of a provider: source, mode, type, where.
+--- What `dts credentials` shows of a provider: `{ source, mode, type, where }`
+-- (never a secret).
+-- @param provider a provider
+-- @treturn table
 function credentials.describe(provider)
   if type(provider) == "table" and type(provider.describe) == "function" then
     local info = provider.describe()
@@ -386,8 +438,9 @@ function credentials.describe(provider)
   return { source = "provider object" }
 end
 
--- The README's table of explicit providers, from TYPES (spec/05-client/
--- readme_spec.lua keeps the two in step).
+--- The README's table of explicit providers, from `TYPES`
+-- (spec/05-client/readme_spec.lua keeps the two in step).
+-- @treturn string a Markdown table
 function credentials.markdown()
   local lines = { "| `type` | fields (**required**) | |", "|---|---|---|" }
   for _, t in ipairs(TYPE_NAMES) do
@@ -402,19 +455,60 @@ function credentials.markdown()
   return table.concat(lines, "\n") .. "\n"
 end
 
+--- Checks a credential once, when it arrives: access key id and secret
+-- non-empty strings without leading or trailing whitespace, the token a
+-- string if there, `expiration` finite epoch seconds if there.
+-- @function validate
+-- @tparam table c `{ access_key_id, access_key_secret, security_token, expiration }`
+-- @treturn true
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `credentials`, naming the field, never its value
 credentials.validate = creds.validate
+
+--- An access key id masked for display: `"LTAI****************wxyz"`,
+-- enough to tell two keys apart, not to use one.
+-- @function mask
+-- @tparam string id
+-- @treturn string or nil for anything but a non-empty string
 credentials.mask = creds.mask
+
+--- A provider of fixed keys (checked on the first `get()`).
+-- @function static
+-- @tparam string id access key id
+-- @tparam string secret access key secret
+-- @tparam[opt] string token STS token
+-- @treturn provider
 credentials.static = function(id, secret, token) return static.new(id, secret, token) end
+
+--- The default chain (above).
+-- @function chain
+-- @tparam table ctx from @{context}
+-- @treturn provider
+-- @return[2] nil
+-- @treturn[2] dts.errors err code `NoCredentials` when no source can even be tried
 credentials.chain = chain.new
+
+--- The refreshing cache every session source shares (dts.credentials.refresh).
+-- @field refresh
 credentials.refresh = refresh
 
--- The environment's keys (nil and the reason when they are not set).
+--- The environment's keys (`ALIBABA_CLOUD_ACCESS_KEY_ID`, `_SECRET`, `_SECURITY_TOKEN`).
+-- @tparam[opt] function getenv reads the environment
+-- @treturn provider
+-- @return[2] nil
+-- @treturn[2] string why not (names only, never values)
 function credentials.from_env(getenv)
   return require("dts.credentials.env").new(getenv or os.getenv)
 end
 
--- An aliyun CLI profile (any supported mode) -> provider, its region_id |
--- nil, err.
+--- An aliyun CLI profile, any supported mode.
+-- @tparam[opt] string name the profile (default `ALIBABA_CLOUD_PROFILE`, else the file's `current`)
+-- @tparam[opt] string path config.json (default `ALIBABA_CLOUD_CONFIG_FILE`, else `~/.aliyun/config.json`)
+-- @tparam[opt] table ctx from @{context}
+-- @treturn provider
+-- @treturn string the profile's `region_id`, if it has one
+-- @return[2] nil
+-- @treturn[2] dts.errors err
 function credentials.from_profile(name, path, ctx)
   local p, profile = require("dts.credentials.cli_profile").provider(
     ctx or credentials.context{}, { name = name, path = path })

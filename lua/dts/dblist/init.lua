@@ -1,16 +1,19 @@
--- A DbList builder (dts-api.md section 3): start from a job's current
+--- A DbList builder (dts-api.md section 3): start from a job's current
 -- objects, add or remove databases and tables, merge, diff, validate.
 --
---   local dbl = dts.dblist.new(job.db_object)      -- or JSON text, or nothing
---   dbl:add_table("shop", "orders", { filter = "id > 10" })
---   local ok, err = dbl:validate()                 -- grammar + the 1 MB limit
---   client:modify_dts_job{ ..., DbList = dbl:to_table() }
---
--- Objects are named "db" (a whole database) or "db.table"; comparisons are
--- by meaning: key order and keys the service adds (such as "state") do
+-- Objects are named `"db"` (a whole database) or `"db.table"`; comparisons
+-- are by meaning: key order and keys the service adds (such as `state`) do
 -- not count.  Every method checks its arguments and options (declared in
--- the tables below) and returns nil and a dts.errors object on bad input;
--- the changing ones return the builder, so calls chain.
+-- `dblist.OPTIONS`, with a "did you mean") and returns `nil` and a
+-- @{dts.errors} object (kind `invalid_argument`) on bad input, also when
+-- called without the colon; the changing ones return the builder, so calls
+-- chain.
+-- @module dts.dblist
+-- @usage
+-- local dbl = dts.dblist.new(job.db_object)      -- or JSON text, or nothing
+-- dbl:add_table("shop", "orders", { filter = "id > 10" })
+-- local ok, err = dbl:validate()                 -- grammar + the 1 MB limit
+-- client:modify_dts_job{ ..., DbList = dbl:to_table() }
 
 local errors = require "dts.errors"
 local grammar = require "dts.dblist.grammar"
@@ -37,6 +40,9 @@ local ADD_TABLE = options.define("add_table", {
     doc = "Columns to take: a list of names, or a map of source -> destination name (default: all)." },
   op "dml_op", op "ddl_op",
 })
+--- The methods' option declarations, by method (`add_database`,
+-- `add_table`): the tables below are generated from them.
+-- @table OPTIONS
 dblist.OPTIONS = { add_database = ADD_DATABASE, add_table = ADD_TABLE }
 
 local invalid = errors.invalid
@@ -93,8 +99,13 @@ end
 
 local same = json.equal
 
--- dblist.new([existing]) -> builder | nil, err.  existing: a table (copied)
--- or JSON text, e.g. DescribeDtsJobDetail's DbObject.
+--- A builder, empty or from a DbList.
+-- @param[opt] existing a DbList table (copied), JSON text (e.g.
+--   DescribeDtsJobDetail's `DbObject`), or another builder (copied)
+-- @treturn dblist the builder
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument` (not a DbList, not JSON)
+-- @usage local dbl = assert(dts.dblist.new(job.db_object))
 function dblist.new(existing)
   local t = existing
   if type(existing) == "string" then
@@ -112,6 +123,9 @@ function dblist.new(existing)
   return setmetatable({ dbs = copy(t) }, dblist)
 end
 
+--- Whether a value is a builder.
+-- @param v any value
+-- @treturn boolean
 function dblist.is(v)
   return getmetatable(v) == dblist
 end
@@ -123,7 +137,15 @@ local function check_name(what, name)
   return true
 end
 
--- The whole database.  opts: name (destination), dml_op, ddl_op.
+--- Takes a whole database (its tables listed before are dropped: the
+-- database stands for all of them).
+--
+-- <!-- include options-add_database.md -->
+-- @tparam string db the source database
+-- @tparam[opt] table opts the options above
+-- @treturn dblist the builder
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:add_database(db, opts)
   local ok, err = check_self(self, "add_database")
   if ok then ok, err = check_name("database", db) end
@@ -139,10 +161,17 @@ function dblist:add_database(db, opts)
   return self
 end
 
--- One table.  opts: name (destination table), db_name (destination
--- database, for a new database entry), filter (SQL condition), columns
--- (list of names, or map of source -> destination name), dml_op, ddl_op.
--- A table inside a database taken whole is already covered: nothing changes.
+--- Takes one table.  A table inside a database taken whole is already
+-- covered: nothing changes.
+--
+-- <!-- include options-add_table.md -->
+-- @tparam string db the source database
+-- @tparam string tname the source table
+-- @tparam[opt] table opts the options above
+-- @treturn dblist the builder
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
+-- @usage dbl:add_table("shop", "orders", { filter = "id > 10", columns = { "id", "total" } })
 function dblist:add_table(db, tname, opts)
   local ok, err = check_self(self, "add_table")
   if ok then ok, err = check_name("database", db) end
@@ -172,7 +201,13 @@ function dblist:add_table(db, tname, opts)
   return self
 end
 
--- Removing the last table of a database removes the database entry.
+--- Drops one table; absent, nothing changes.  Removing the last table of a
+-- database removes the database entry (unless the database is taken whole).
+-- @tparam string db the source database
+-- @tparam string tname the source table
+-- @treturn dblist the builder
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:remove_table(db, tname)
   local ok, err = check_self(self, "remove_table")
   if ok then ok, err = check_name("database", db) end
@@ -185,6 +220,11 @@ function dblist:remove_table(db, tname)
   return self
 end
 
+--- Drops a database entry and every table listed for it; absent, nothing changes.
+-- @tparam string db the source database
+-- @treturn dblist the builder
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:remove_database(db)
   local ok, err = check_self(self, "remove_database")
   if ok then ok, err = check_name("database", db) end
@@ -206,8 +246,13 @@ local function tables_of(self, method, other)
   return other
 end
 
--- Adds what other has and self lacks; an entry both have is left as self
--- has it (merge never changes or drops an existing object).
+--- Adds what other has and self lacks; an entry both have is left as self
+-- has it (merge never changes or drops an existing object), except that a
+-- database other takes whole becomes whole.
+-- @param other a builder or a DbList table
+-- @treturn dblist the builder
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:merge(other)
   local dbs, err = tables_of(self, "merge", other)
   if not dbs then return nil, err end
@@ -252,7 +297,11 @@ local function objects(dbs)
   return out
 end
 
--- The objects' names, sorted.
+--- The objects' names, sorted: `"db"` for a database taken whole,
+-- `"db.table"` for each table listed.
+-- @treturn {string,...}
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument` (not called on a builder)
 function dblist:names()
   local ok, err = check_self(self, "names")
   if not ok then return nil, err end
@@ -262,8 +311,12 @@ function dblist:names()
   return out
 end
 
--- diff(other) -> { added = {...}, removed = {...}, changed = {...} }: what
--- sending other instead of self would do, object names sorted.
+--- What sending other instead of self would do, by meaning: key order and
+-- keys the service adds (such as `state`) do not count.
+-- @param other a builder or a DbList table
+-- @treturn table `{ added = {...}, removed = {...}, changed = {...} }`, object names sorted
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:diff(other)
   local dbs, err = tables_of(self, "diff", other)
   if not dbs then return nil, err end
@@ -285,7 +338,12 @@ function dblist:diff(other)
   return d
 end
 
--- Whether every object of other is in self with the same meaning.
+--- Whether every object of other is in self with the same meaning.
+-- @param other a builder or a DbList table
+-- @treturn boolean
+-- @treturn[opt] string the first object missing or different, when false
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:contains(other)
   local dbs, err = tables_of(self, "contains", other)
   if not dbs then return nil, err end
@@ -298,12 +356,20 @@ function dblist:contains(other)
   return true
 end
 
+--- The DbList as a plain table (a copy), for `DbList = ...`.
+-- @treturn table
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`
 function dblist:to_table()
   local ok, err = check_self(self, "to_table")
   if not ok then return nil, err end
   return copy(self.dbs)
 end
 
+--- The DbList as JSON text (lua-cjson, the same checks as `DbList`).
+-- @treturn string
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument` (a value JSON cannot carry)
 function dblist:to_json()
   local ok, err = check_self(self, "to_json")
   if not ok then return nil, err end
@@ -312,8 +378,12 @@ function dblist:to_json()
   return text
 end
 
--- validate() -> true, size | nil, err, size: the grammar and the 1 MB
--- limit, with the exact encoded size.
+--- Checks the DbList grammar and the 1 MB limit, with the exact encoded size.
+-- @treturn true
+-- @treturn number the size of its JSON in bytes
+-- @return[2] nil
+-- @treturn[2] dts.errors err kind `invalid_argument`, naming the entry at fault
+-- @treturn[2] number the size, when only the limit is exceeded
 function dblist:validate()
   local ok, err = check_self(self, "validate")
   if not ok then return nil, err end

@@ -1,55 +1,92 @@
--- A local DTS endpoint (issue 4): the real protocol over HTTPS on
--- 127.0.0.1, in a throw-away nginx (dts.nginx) running dts.emulator.server.
+--- A local DTS endpoint: the real protocol over HTTPS on
+-- 127.0.0.1, in a throw-away nginx (dts.nginx) running dts.emulator.server,
+-- for tests and for trying scripts offline (`dts emulator`, see the dts
+-- command).  It verifies both signature schemes, the timestamp window,
+-- nonce reuse and STS tokens, keeps per-job state, keeps a job `Modifying`
+-- for a while after each change, replays a `ClientToken`'s first answer,
+-- and answers with the service's real error codes and body shapes.
 --
---   local emulator = require "dts.emulator"
---   local em = assert(emulator.start{ modifying_seconds = 0.5 })
---   -- sign for em.endpoint ("localhost:PORT") with em.access_key_id and
---   -- em.access_key_secret, send to em.url trusting em.ca_file
---   em.requests()   -- the request log, decoded
---   em.stop()
---
--- Options (all optional):
---   port                  default: a free one
---   http = false          plain HTTP instead of HTTPS
---   access_key_id, access_key_secret   default: the fixed test pair below
---   security_token        an STS token every request must carry
---   expired_token = false answer InvalidSecurityToken.Expired to that token
---   state                 jobs to start from: a JSON file name or a table
---                         ({ jobs = {...} }, see dts.emulator.state); default
---                         one demo job
---   modifying_seconds = 2 how long a job stays Modifying after a change
---   business_errors = "http" | "success_false" | "success_false_string"
---   dts_msg_prefix = false   business error codes as "DTS.Msg.<code>"
---   faults                rules, see dts.emulator.faults
---   time_window = 900     seconds a timestamp may be off, and a nonce kept
---   detach = false        outlive this process (dts.nginx); stop it with
---                         stop() or kill -TERM watchdog_pid
---
--- It also serves every credential source a client may use (issue 12): STS
+-- It also serves every credential source a client may use: STS
 -- AssumeRole and AssumeRoleWithOIDC on the same endpoint (HTTPS), instance
--- metadata and a credentials URI over plain HTTP on a second port
--- (dts.emulator.sts, dts.emulator.metadata).  What they hand out, its DTS
--- side accepts until it expires (dts.emulator.issuer).  Options:
---   lifetime              seconds a handed-out credential lives (default:
---                         STS's DurationSeconds, else 3600)
---   first_lifetime        the first one of each source lives this long
---                         (a short one makes a client refresh soon; <= 0:
---                         already expired)
---   role_name             the instance's RAM role (default EmulatorEcsRole)
---   oidc_token            the OIDC token STS accepts (default the test one,
---                         also written to handle.oidc_token_file)
---   metadata_mode = "both" | "v2_only" | "v1_only"
---   metadata_port         default: a free one
+-- metadata and a credentials URI over plain HTTP on a second port.  What
+-- they hand out, its DTS side accepts until it expires.
 --
--- The handle: url, endpoint, host, port, address, ca_file (nil with http),
--- access_key_id, access_key_secret, security_token, root (the temporary
--- directory: the CA certificate, and nginx's private prefix), prefix,
--- log_file, watchdog_pid, stop(), requests(), clear_log(),
--- set_faults(rules), state(), error_log(); and for credentials:
--- sts_endpoint (= endpoint, nil with http), metadata_endpoint
--- ("http://127.0.0.1:PORT"), credentials_uri, role_name, role_arn,
--- oidc_provider_arn, oidc_token_file, credentials_env() (the variables
--- pointing each source at the emulator, as { name, value }).
+-- **The state format** (`opts.state`, `dts emulator --state FILE`):
+--
+--     { "jobs": [ { "DtsJobId": "j1", "DtsInstanceId": "i1",
+--                   "Status": "synchronizing",
+--                   "DbObject": { "shop": { "name": "shop", "all": true } },
+--                   "Reserved": { "maxRetryTime": "43200" },
+--                   "SynchronizationDirection": "Forward",
+--                   "MigrationMode": { "DataInitialization": true },
+--                   "status_sequence": [ "Prechecking", "Initializing", "synchronizing" ],
+--                   "modifying_seconds": 5 } ] }
+--
+-- * `jobs`: a non-empty list; each `DtsJobId` once.
+-- * `DtsJobId`, `DtsInstanceId` (or `DtsInstanceID`): required, non-empty.
+-- * `Status`: any status DescribeDtsJobDetail shows (@{dts.codes} lists
+--   them), in any case; default the first of `status_sequence`, else
+--   `synchronizing`.  `Modifying` starts a running job inside a change
+--   window that begins at start.
+-- * `DbObject`, `Reserved`: objects, or JSON text (as a captured
+--   DescribeDtsJobDetail answer has them).  ModifyDtsJob's `DbList`
+--   replaces `DbObject`; its `Reserved` is merged into `Reserved`.
+-- * `SynchronizationDirection`: `"Forward"` (default) or `"Reverse"`; a
+--   two-way instance has one job per direction.
+-- * `MigrationMode`: `StructureInitialization`, `DataInitialization`,
+--   `DataSynchronization`, booleans (default true), echoed back.
+-- * `status_sequence`: the statuses successive describes show, one step
+--   per DescribeDtsJobDetail, the last one staying (a change window shows
+--   `Modifying` and holds the sequence).
+-- * `modifying_seconds`: this job's change window (>= 0), instead of the
+--   emulator's.
+--
+-- **Fault rules** (`opts.faults`, `handle.set_faults`):
+--
+-- A list of rules `{ kind, every = N (every N-th matching request, default
+-- 1), times = N (at most N times), action = NAME (only this action),
+-- after_apply = true (run the request first, then break the answer: the
+-- change is applied and the answer lost), seconds = S (delay), status =
+-- HTTP status (truncate, garbage; default 200) }`.  Kinds: `throttle`,
+-- `error`, `delay`, `drop`, `truncate`, `garbage`, and for the credential
+-- sources `expired_token` (DTS answers `InvalidSecurityToken.Expired`),
+-- `no_permission` (STS answers 403 `NoPermission`), `failure_code`
+-- (metadata and the credentials URI answer `Code` `"Failure"`),
+-- `bad_expiration` (a credential's `Expiration` is not a time).  Actions:
+-- `ModifyDtsJob`, `DescribeDtsJobDetail`, and `AssumeRole`,
+-- `AssumeRoleWithOIDC`, `MetadataToken`, `MetadataRoleName`,
+-- `MetadataCredentials`, `CredentialsURI`.  A rule without `action` strikes
+-- DTS requests only, except the credential kinds, which strike where they
+-- mean something.  The short form of the `dts emulator` flags is accepted
+-- too: `{ throttle_every = N, error_every = N, delay = S, delay_every = N,
+-- drop_every = N, truncate_every = N, garbage_every = N,
+-- expired_token_every = N, no_permission_every = N, failure_code_every = N,
+-- bad_expiration_every = N, after_apply = bool, action = NAME, times = N }`.
+-- @module dts.emulator
+
+--- What `start` returns: a running emulator.
+-- @field url `"https://127.0.0.1:PORT"` (`http://` with `opts.http`)
+-- @field endpoint `"localhost:PORT"`, for `dts.new{ endpoint = ... }`
+-- @field host `"localhost"`, the name its certificate is for
+-- @field port its port
+-- @field address `"127.0.0.1"`, where nginx listens
+-- @field ca_file the CA certificate to trust (nil with `http`); readable by every user
+-- @field access_key_id the key pair it accepts
+-- @field access_key_secret
+-- @field security_token the STS token it requires, if any
+-- @field root the temporary directory (the CA certificate, and nginx's private prefix)
+-- @field prefix nginx's prefix directory
+-- @field log_file the request log (JSON lines)
+-- @field watchdog_pid the process that stops nginx and cleans up when this one dies
+-- @field sts_endpoint STS's `host:port` (= `endpoint`; nil with `http`)
+-- @field metadata_endpoint `"http://127.0.0.1:PORT"`: instance metadata
+-- @field credentials_uri the credentials URI (on the metadata port)
+-- @field role_name the instance's RAM role
+-- @field role_arn the role ARN of the OIDC test values
+-- @field oidc_provider_arn the OIDC provider's ARN
+-- @field oidc_token_file the file holding the OIDC token
+-- @table handle
+
 
 local cjson = require "cjson.safe"
 local nginx = require "dts.nginx"
@@ -62,6 +99,16 @@ local verify = require "dts.emulator.verify"
 local read_file, write_file = sys.read_file, sys.write_file
 
 local emulator = {}
+
+--- The test key pair every emulator accepts unless given another: printed
+-- by `dts emulator` and safe to show, as they open nothing but this.
+-- @field TEST_ACCESS_KEY_ID `"LTAIemulatorTestKey"`
+-- @field TEST_ACCESS_KEY_SECRET `"emulator-test-secret-not-real"`
+-- @field TEST_ROLE_ARN the role ARN of a made-up account (OIDC)
+-- @field TEST_OIDC_PROVIDER_ARN its OIDC provider's ARN
+-- @field TEST_OIDC_TOKEN the OIDC token STS accepts by default
+-- @field TEST_ROLE_NAME the instance's RAM role by default, `"EmulatorEcsRole"`
+-- @table emulator
 
 -- Printed by `dts emulator` and safe to show: they open nothing but this.
 emulator.TEST_ACCESS_KEY_ID = "LTAIemulatorTestKey"
@@ -191,6 +238,52 @@ local function seed_text(spec, modifying_seconds)
   return cjson.encode(model:snapshot())
 end
 
+--- Starts an emulator: nginx on 127.0.0.1 in a temporary directory, with a
+-- CA and certificate made at start.  A Lua process that dies without
+-- `stop()` leaves nothing behind (a watchdog stops nginx and removes the
+-- directory), unless `detach`.
+-- @tparam[opt] table opts the options; all optional
+-- @tparam number opts.port default: a free one
+-- @tparam[opt=false] boolean opts.http plain HTTP instead of HTTPS (then no `ca_file`, no STS)
+-- @tparam string opts.access_key_id the key pair requests must be signed
+--   with, given together with `access_key_secret` (default: the test pair)
+-- @tparam string opts.access_key_secret
+-- @tparam string opts.security_token an STS token every request must carry
+-- @tparam[opt=false] boolean opts.expired_token answer `InvalidSecurityToken.Expired` to that token
+-- @param opts.state the jobs to start from: a JSON file name or a table in
+--   the state format (below); default one demo job, `dtsdemojob00001` on
+--   instance `dtsdemoinstance01`
+-- @tparam[opt=2] number opts.modifying_seconds how long a job stays
+--   `Modifying` after a change (>= 0)
+-- @tparam[opt="http"] string opts.business_errors the shape of DTS business
+--   errors: `"http"` (HTTP 4xx and `Code`), `"success_false"` (HTTP 200,
+--   `Success: false`, `ErrCode`) or `"success_false_string"` (`Success: "false"`)
+-- @tparam[opt=false] boolean opts.dts_msg_prefix business error codes as `DTS.Msg.<code>`
+-- @tparam table opts.faults fault rules (below)
+-- @tparam[opt=900] number opts.time_window seconds a timestamp may be off, and a nonce is kept
+-- @tparam[opt=false] boolean opts.detach outlive this process; stop it with
+--   `stop()` or `kill -TERM` of `watchdog_pid`
+-- @tparam number opts.lifetime seconds a handed-out credential lives
+--   (default: STS's `DurationSeconds`, else 3600)
+-- @tparam number opts.first_lifetime the first credential of each source
+--   lives this long (a short one makes a client refresh soon; <= 0: already expired)
+-- @tparam[opt="EmulatorEcsRole"] string opts.role_name the instance's RAM role
+-- @tparam string opts.oidc_token the OIDC token STS accepts (default the
+--   test one, also written to `handle.oidc_token_file`)
+-- @tparam[opt="both"] string opts.metadata_mode `"both"`, `"v2_only"` or `"v1_only"` (IMDS)
+-- @tparam number opts.metadata_port default: a free one
+-- @treturn handle the running emulator
+-- @return[2] nil
+-- @treturn[2] string what is wrong (`"dts.emulator: ..."`): an unknown
+--   option, a bad value, a bad state file, nginx failing to start
+-- @usage
+-- local em = assert(require("dts.emulator").start{ modifying_seconds = 0.5,
+--   state = { jobs = { { DtsJobId = "j1", DtsInstanceId = "i1" } } } })
+-- local client = assert(dts.new{ region_id = "cn-hangzhou", endpoint = em.endpoint,
+--   ca_file = em.ca_file, access_key_id = em.access_key_id,
+--   access_key_secret = em.access_key_secret })
+-- -- ...
+-- em.stop()
 function emulator.start(opts)
   opts = opts or {}
   local ok, err = check_options(opts)
@@ -245,8 +338,13 @@ function emulator.start(opts)
   }
   em.credentials_uri = em.metadata_endpoint .. "/credentials"
 
-  -- What points each credential source of a client's chain at this
-  -- emulator (STS needs HTTPS: without it, no STS endpoint).
+  --- The variables that point each credential source of a client's chain
+  -- at this emulator: `ALIBABA_CLOUD_STS_ENDPOINT` (not with `http`),
+  -- `DTS_METADATA_ENDPOINT`, `ALIBABA_CLOUD_CREDENTIALS_URI`,
+  -- `ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`,
+  -- `ALIBABA_CLOUD_OIDC_TOKEN_FILE`.
+  -- @function handle.credentials_env
+  -- @treturn table `{ { name, value }, ... }`
   function em.credentials_env()
     local env = {}
     if em.sts_endpoint then
@@ -261,6 +359,12 @@ function emulator.start(opts)
   end
   local generation = 0
 
+  --- Replaces the fault rules (the counters restart, even for equal rules).
+  -- @function handle.set_faults
+  -- @tparam table spec rules or the short form (below); `{}` for none
+  -- @treturn true
+  -- @return[2] nil
+  -- @treturn[2] string what is wrong
   function em.set_faults(spec)
     local r, ferr = faults.normalize(spec)
     if not r then
@@ -272,10 +376,20 @@ function emulator.start(opts)
                       cjson.encode({ generation = generation, rules = r }))
   end
 
+  --- The request log, oldest first, one entry per request: `time`,
+  -- `request_id`, `action`, `method`, `scheme` (`"v1"`/`"v3"`), `verified`,
+  -- `access_key_id`, `parameters`, `client_token`, `code` (`"OK"` or the
+  -- error code), `http_status`, `applied`, `replayed`, `fault`,
+  -- `connection` (nginx's serial), `error`.  Nothing secret: signatures and
+  -- tokens are dropped, the secret redacted.
+  -- @function handle.requests
+  -- @treturn table
   function em.requests()
     return log.read(em.log_file)
   end
 
+  --- Empties the request log.
+  -- @function handle.clear_log
   function em.clear_log()
     local f = io.open(em.log_file, "w")
     if f then
@@ -283,9 +397,13 @@ function emulator.start(opts)
     end
   end
 
-  -- The jobs as the server last saved them (before any call: the seed).
-  -- Status is the job's own; it is Modifying while modifying_until (an
-  -- epoch time in seconds) is ahead.
+  --- The jobs as the server last saved them (before any call: the seed),
+  -- in the state format plus the emulator's own fields: `changes` (applied
+  -- ModifyDtsJob calls), `modifying_until` (epoch seconds: the job is
+  -- `Modifying` until then; `Status` is its own) and `step` (of its status
+  -- sequence).
+  -- @function handle.state
+  -- @treturn table the list of jobs
   function em.state()
     local text = read_file(prefix .. "state.json") or seed
     return (cjson.decode(text) or {}).jobs
@@ -318,5 +436,13 @@ function emulator.start(opts)
   end
   return em
 end
+
+--- Stops nginx and removes the temporary directory, CA key included.
+-- Idempotent.
+-- @function handle.stop
+
+--- nginx's error log, as text (also after `stop()`).
+-- @function handle.error_log
+-- @treturn string
 
 return emulator
