@@ -19,7 +19,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 
 lua_inc = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c
+CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c src/nonce.c
 CURL_SRC := src/lua_curl.c src/http_curl.c src/signals.c src/fsync.c
 HEADERS  := $(wildcard src/*.h)
 
@@ -61,13 +61,13 @@ build/asan/dts/curl.so: $(CURL_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) $(CURL_CFLAGS) -I$(call lua_inc,5.4) -shared -o $@ $(CURL_SRC) -lcurl
 
-build/test_c: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
+build/test_c: spec/c/test_c.c src/sign.c src/encode.c src/nonce.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c src/nonce.c -lcrypto -pthread
 
-build/test_c_asan: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
+build/test_c_asan: spec/c/test_c.c src/sign.c src/encode.c src/nonce.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c src/nonce.c -lcrypto -pthread
 
 # `luarocks make` runs these (the rockspec's build), passing LUA, CC,
 # CFLAGS, LIBFLAG, LUA_INCDIR, the OpenSSL and libcurl directories, LIBDIR
