@@ -19,7 +19,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 
 lua_inc = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c src/nonce.c
+CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c src/nonce.c src/find.c
 CURL_SRC := src/lua_curl.c src/http_curl.c src/signals.c src/fsync.c
 HEADERS  := $(wildcard src/*.h)
 
@@ -135,12 +135,13 @@ lint:
 demo: deps build
 	@LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 examples/demo.lua
 
-# Figures only, no assertions (bench/run.lua); the C libcurl yardstick is
-# built here with the same flags.
+# Figures only, no assertions (bench/run.lua); the C yardsticks (libcurl,
+# and the crypto floor of a signature) are built here with the same flags.
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p build/bench
 	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -o build/bench/curl_loop bench/curl_loop.c $(LDFLAGS) -lcurl
+	$(CC) $(ALL_CFLAGS) -o build/bench/sign_floor bench/sign_floor.c $(LDFLAGS) -lcrypto
 	@for lua in lua5.4 luajit; do $$lua bench/run.lua || exit 1; done
 	@if [ -f bench/openresty_p99.lua ]; then echo "== bench/openresty_p99.lua"; lua5.4 bench/openresty_p99.lua; fi
 

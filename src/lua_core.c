@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "compat.h"
+#include "find.h"
 #include "lua_json.h"
 #include "nonce.h"
 #include "sign.h"
@@ -18,6 +19,7 @@
 
 #define OWNER_MT "dts.core.owner"
 #define STATE_MT "dts.core.state"
+#define NEEDLES_MT "dts.core.needles"
 
 /*
  * What one signing call works in: the signer (digest algorithms fetched
@@ -741,6 +743,74 @@ static int l_percent_encode(lua_State *L)
 	return 1;
 }
 
+/*
+ * core.needles{ s1, s2, ... } -> a compiled set of strings (none empty);
+ * core.find_any(text, needles) -> whether one of them occurs in text, in
+ * one pass (src/find.c).  The set holds copies (forms of a secret, for
+ * dts.errors), wiped when it is collected.
+ */
+struct needles_box {
+	size_t size;
+	struct dts_needles *nd;
+};
+
+static int needles_gc(lua_State *L)
+{
+	struct needles_box *b = luaL_checkudata(L, 1, NEEDLES_MT);
+
+	if (b->nd != NULL)
+		memset(b->nd, 0, b->size);
+	b->nd = NULL;
+	return 0;
+}
+
+static int l_needles(lua_State *L)
+{
+	struct dts_str small[32], *s = small;
+	struct needles_box *b;
+	size_t n, i;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	n = lua_rawlen(L, 1);
+	if (n > 1024)
+		return luaL_argerror(L, 1, "at most 1024 strings");
+	if (n > sizeof small / sizeof *small)
+		s = dts_newuserdata(L, n * sizeof *s);
+	/* Each string stays on the stack (its anchor) while it is copied. */
+	luaL_checkstack(L, (int)n + 4, "too many strings");
+	for (i = 0; i < n; i++) {
+		lua_rawgeti(L, 1, (int)i + 1);
+		if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+			return luaL_argerror(L, 1, "expected non-empty strings");
+		s[i].p = lua_tolstring(L, -1, &s[i].n);
+	}
+	/* One userdata: the box, then the set (which points into itself;
+	 * userdata memory never moves). */
+	{
+		const size_t head = (sizeof *b + 15) / 16 * 16;
+		const size_t size = dts_needles_size(s, n);
+
+		b = dts_newuserdata(L, head + size);
+		b->size = size;
+		b->nd = dts_needles_build((char *)b + head, s, n);
+	}
+	luaL_getmetatable(L, NEEDLES_MT);
+	lua_setmetatable(L, -2);
+	return 1;
+}
+
+static int l_find_any(lua_State *L)
+{
+	size_t len;
+	const char *text = luaL_checklstring(L, 1, &len);
+	struct needles_box *b = luaL_checkudata(L, 2, NEEDLES_MT);
+
+	luaL_argcheck(L, b->nd != NULL, 2, "a collected set");
+	lua_pushboolean(L, dts_needles_find(b->nd, text, len));
+	return 1;
+}
+
 /* true, or false and the 1-based position of the first bad byte. */
 static int l_utf8_valid(lua_State *L)
 {
@@ -877,6 +947,8 @@ int luaopen_dts_core(lua_State *L)
 		{ "nonce", l_nonce },
 		{ "timestamp", l_timestamp },
 		{ "monotonic", l_monotonic },
+		{ "needles", l_needles },
+		{ "find_any", l_find_any },
 		{ NULL, NULL }
 	};
 	static const struct { int key; lua_CFunction f; } runs[] = {
@@ -889,6 +961,13 @@ int luaopen_dts_core(lua_State *L)
 
 	if (luaL_newmetatable(L, OWNER_MT)) {
 		lua_pushcfunction(L, owner_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushliteral(L, "locked");
+		lua_setfield(L, -2, "__metatable");
+	}
+	lua_pop(L, 1);
+	if (luaL_newmetatable(L, NEEDLES_MT)) {
+		lua_pushcfunction(L, needles_gc);
 		lua_setfield(L, -2, "__gc");
 		lua_pushliteral(L, "locked");
 		lua_setfield(L, -2, "__metatable");

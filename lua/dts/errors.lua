@@ -94,7 +94,10 @@ end
 -- finds per secret.  Limit: "\u00xx" is recognised for ASCII bytes only
 -- (secrets and STS tokens are ASCII).
 
+local core = require "dts.core"
+
 local byte, find, sub = string.byte, string.find, string.sub
+local find_any = core.find_any
 
 local REDACTED = "<redacted>"
 
@@ -263,6 +266,12 @@ local function compile(secret)
   base64_cores(secret, texts)
   if encoded ~= secret then base64_cores(encoded, texts) end
   for i, text in ipairs(texts) do r.plain[i] = plain_form(text) end
+  -- Every span redacted below holds the anchor or a plain form as it is,
+  -- so a text holding none of them is left as it is after one pass.
+  local all = {}
+  if r.anchor ~= "" then all[1] = r.anchor end
+  for _, text in ipairs(texts) do all[#all + 1] = text end
+  r.any = core.needles(all)
   if ncompiled >= 8 then compiled, ncompiled = {}, 0 end
   compiled[secret], ncompiled = r, ncompiled + 1
   return r
@@ -323,8 +332,8 @@ end
 function errors.redact(s, secrets)
   if type(s) ~= "string" or type(secrets) ~= "table" then return s end
   for _, secret in pairs(secrets) do
-    if type(secret) == "string" and #secret > 0 then
-      local r = compile(secret)
+    local r = type(secret) == "string" and #secret > 0 and compile(secret)
+    if r and find_any(s, r.any) then
       if r.anchor ~= "" then s = redact_anchored(s, r) end
       for _, form in ipairs(r.plain) do
         s = replace_plain(s, form)
