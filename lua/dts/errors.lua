@@ -94,10 +94,10 @@ end
 -- finds per secret.  Limit: "\u00xx" is recognised for ASCII bytes only
 -- (secrets and STS tokens are ASCII).
 
-local core = require "dts.core"
+local dts_core = require "dts.core"
 
 local byte, find, sub = string.byte, string.find, string.sub
-local find_any = core.find_any
+local find_any, needles = dts_core.find_any, dts_core.needles
 
 local REDACTED = "<redacted>"
 
@@ -271,7 +271,7 @@ local function compile(secret)
   local all = {}
   if r.anchor ~= "" then all[1] = r.anchor end
   for _, text in ipairs(texts) do all[#all + 1] = text end
-  r.any = core.needles(all)
+  r.any = needles(all)
   if ncompiled >= 8 then compiled, ncompiled = {}, 0 end
   compiled[secret], ncompiled = r, ncompiled + 1
   return r
