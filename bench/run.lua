@@ -4,6 +4,7 @@
 --
 --   lua5.4 bench/run.lua        (from the checkout, after make; the C
 --                                yardsticks come from `make bench`)
+--   DTS_BENCH_ONLY=2,4 lua5.4 bench/run.lua    only those sections
 --
 -- Each ratio is measured in one run, its two sides alternated round by
 -- round and the best round of each kept (the one least disturbed by
@@ -416,23 +417,29 @@ local function describe_answer()
     Reserved = '{"maxRetryTime":"43200"}' })
 end
 
-say("== lua-dts bench: %s%s", _VERSION, jit and (" (" .. jit.version .. ")") or "")
-bench_sign()
-local describe_file = tmpname()
-write_file(describe_file, describe_answer())
-local server, err = start_nginx(describe_file)
-if server then
-  local ok, failure = pcall(function()
-    bench_https(server)
-    bench_large()
-    bench_describe(server)
-  end)
-  server.stop()
-  if not ok then say("   failed: %s", tostring(failure)) end
-else
-  say("2., 4. not run: %s", tostring(err))
-  bench_large()
+local only = os.getenv("DTS_BENCH_ONLY")
+local function wanted(n)
+  return not only or (("," .. only .. ","):find("," .. n .. ",", 1, true) ~= nil)
 end
-os.remove(describe_file)
-bench_rss()
-bench_refreshing()
+
+say("== lua-dts bench: %s%s", _VERSION, jit and (" (" .. jit.version .. ")") or "")
+if wanted(1) then bench_sign() end
+if wanted(2) or wanted(4) then
+  local describe_file = tmpname()
+  write_file(describe_file, describe_answer())
+  local server, err = start_nginx(describe_file)
+  if server then
+    local ok, failure = pcall(function()
+      if wanted(2) then bench_https(server) end
+      if wanted(4) then bench_describe(server) end
+    end)
+    server.stop()
+    if not ok then say("   failed: %s", tostring(failure)) end
+  else
+    say("2., 4. not run: %s", tostring(err))
+  end
+  os.remove(describe_file)
+end
+if wanted(3) then bench_large() end
+if wanted(5) then bench_rss() end
+if wanted(6) then bench_refreshing() end

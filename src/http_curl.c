@@ -97,6 +97,7 @@ void dts_http_clear(struct dts_http_client *c)
 {
 	c->headers = NULL;
 	c->nlines = 0;
+	c->has_type = c->has_expect = 0;
 	empty(&c->lines);
 	empty(&c->body);
 	empty(&c->head);
@@ -190,6 +191,10 @@ static int add_line(struct dts_http_client *c, const char *name,
 
 	if (grow(&c->lines, name_len + value_len + 3) != 0)
 		return -1;
+	if (name_len == 12 && strncasecmp(name, "Content-Type", 12) == 0)
+		c->has_type = 1;
+	else if (name_len == 6 && strncasecmp(name, "Expect", 6) == 0)
+		c->has_expect = 1;
 	line = c->lines.data + c->lines.len;
 	memcpy(line, name, name_len);
 	if (value_len == 0 && value != NULL) {
@@ -577,17 +582,6 @@ static int set_connect_to(struct dts_http_client *c, struct dts_http_origin *o,
 	return 0;
 }
 
-static int has_header(const struct dts_http_client *c, const char *name,
-		      size_t n)
-{
-	const char *p = c->lines.data, *end = p + c->lines.len;
-
-	for (; p < end; p += strlen(p) + 1)
-		if (strncasecmp(p, name, n) == 0 && (p[n] == ':' || p[n] == ';'))
-			return 1;
-	return 0;
-}
-
 /*
  * libcurl adds a Content-Type to every POST and "Expect: 100-continue" to
  * larger bodies by itself.  A V3 signature covers content-type, so only
@@ -596,10 +590,9 @@ static int has_header(const struct dts_http_client *c, const char *name,
  */
 static int suppress_defaults(struct dts_http_client *c)
 {
-	if (!has_header(c, "Content-Type", 12) &&
-	    add_line(c, "Content-Type", 12, NULL, 0) != 0)
+	if (!c->has_type && add_line(c, "Content-Type", 12, NULL, 0) != 0)
 		return -1;
-	if (!has_header(c, "Expect", 6) && add_line(c, "Expect", 6, NULL, 0) != 0)
+	if (!c->has_expect && add_line(c, "Expect", 6, NULL, 0) != 0)
 		return -1;
 	return 0;
 }

@@ -74,6 +74,7 @@ struct dts_http_client {
 	struct dts_http_buf lines;	/* request header lines, each NUL-ended */
 	struct curl_slist *nodes;	/* one per line, pointing into lines */
 	size_t nlines, nodes_cap;
+	int has_type, has_expect;	/* a Content-Type / Expect line is in */
 	struct dts_http_buf body;
 	struct dts_http_buf head;	/* final response headers: "name\0value\0"... */
 	struct dts_http_origin origin;

@@ -77,6 +77,20 @@ static void work_free(struct work *w)
 	w->ready = 0;
 }
 
+enum field {
+	F_NONE, F_SCHEME, F_METHOD, F_HOST, F_PATH, F_ACTION, F_VERSION,
+	F_ACCESS_KEY_ID, F_ACCESS_KEY_SECRET, F_SECURITY_TOKEN, F_TIMESTAMP,
+	F_NONCE, F_QUERY, F_BODY, F_HEADERS, F_PARAMS, F_PAYLOAD_HASH,
+	F_SIGNED_HEADERS, F_DEBUG_STRINGS, F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+	"", "scheme", "method", "host", "path", "action", "version",
+	"access_key_id", "access_key_secret", "security_token", "timestamp",
+	"nonce", "query", "body", "headers", "params", "payload_hash",
+	"signed_headers", "debug_strings"
+};
+
 /*
  * The module's state, one per Lua state (the upvalue of every function):
  * no global state, so Lua states on different threads share nothing.
@@ -87,6 +101,10 @@ struct state {
 	int busy;
 	struct work work;
 	struct dts_nonce_pool *pool;
+	/* The bytes of the field names in the strings table (below): a key
+	 * of the caller's that is one of them is that very string, as Lua
+	 * keeps one copy of each short string. */
+	const char *names[F_COUNT];
 };
 
 static int state_gc(lua_State *L)
@@ -118,20 +136,6 @@ static int owner_gc(lua_State *L)
  * the strings results are keyed by, and of the protected entry points. */
 #define STRINGS lua_upvalueindex(2)
 
-enum field {
-	F_NONE, F_SCHEME, F_METHOD, F_HOST, F_PATH, F_ACTION, F_VERSION,
-	F_ACCESS_KEY_ID, F_ACCESS_KEY_SECRET, F_SECURITY_TOKEN, F_TIMESTAMP,
-	F_NONCE, F_QUERY, F_BODY, F_HEADERS, F_PARAMS, F_PAYLOAD_HASH,
-	F_SIGNED_HEADERS, F_DEBUG_STRINGS, F_COUNT
-};
-
-static const char *const field_names[F_COUNT] = {
-	"", "scheme", "method", "host", "path", "action", "version",
-	"access_key_id", "access_key_secret", "security_token", "timestamp",
-	"nonce", "query", "body", "headers", "params", "payload_hash",
-	"signed_headers", "debug_strings"
-};
-
 #define BIT(f) (1u << (f))
 
 /* Result keys and other strings made once (at STRINGS[K_...]). */
@@ -157,16 +161,23 @@ static const char *const key_names[K_SIGN_RUN - F_COUNT] = {
 
 /* A signed header's name as made once, and the argument field its value
  * comes from unchanged (F_NONE: made by the signer). */
+#define OWN(key, name, from) { key, sizeof name - 1, from }
 static const struct {
 	int key;
+	size_t len;
 	enum field from;
 } own_headers[] = {
-	{ K_H_HOST, F_HOST }, { K_H_ACTION, F_ACTION },
-	{ K_H_VERSION, F_VERSION }, { K_H_DATE, F_TIMESTAMP },
-	{ K_H_NONCE, F_NONCE }, { K_H_SHA256, F_NONE },
-	{ K_H_CONTENT_TYPE, F_NONE }, { K_H_TOKEN, F_SECURITY_TOKEN },
-	{ K_H_KEY_ID, F_ACCESS_KEY_ID }, { K_H_AUTHORIZATION, F_NONE },
+	OWN(K_H_HOST, "host", F_HOST), OWN(K_H_ACTION, "x-acs-action", F_ACTION),
+	OWN(K_H_VERSION, "x-acs-version", F_VERSION),
+	OWN(K_H_DATE, "x-acs-date", F_TIMESTAMP),
+	OWN(K_H_NONCE, "x-acs-signature-nonce", F_NONCE),
+	OWN(K_H_SHA256, "x-acs-content-sha256", F_NONE),
+	OWN(K_H_CONTENT_TYPE, "content-type", F_NONE),
+	OWN(K_H_TOKEN, "x-acs-security-token", F_SECURITY_TOKEN),
+	OWN(K_H_KEY_ID, "x-acs-accesskey-id", F_ACCESS_KEY_ID),
+	OWN(K_H_AUTHORIZATION, "authorization", F_NONE),
 };
+#undef OWN
 
 /* t[STRINGS[k]] = value on top (popped). */
 static void set_key(lua_State *L, int t, int k)
@@ -202,6 +213,7 @@ static int bad(lua_State *L, const char *fmt, ...)
 struct args {
 	lua_State *L;
 	struct work *w;
+	const char *const *names;	/* the state's */
 	int slot[F_COUNT];	/* stack index of each field's value, or 0 */
 	int ntables;		/* pair tables read so far */
 	char err[DTS_ERR_MAX];
@@ -219,9 +231,12 @@ static int arg_fail(struct args *a, const char *fmt, const char *field,
 static int read_args(lua_State *L, struct args *a, struct work *w,
 		     unsigned allowed)
 {
+	const struct state *st = lua_touserdata(L, lua_upvalueindex(1));
+
 	memset(a->slot, 0, sizeof a->slot);
 	a->L = L;
 	a->w = w;
+	a->names = st->names;
 	a->ntables = 0;
 	a->err[0] = '\0';
 	if (!lua_istable(L, 1)) {
@@ -234,15 +249,22 @@ static int read_args(lua_State *L, struct args *a, struct work *w,
 		return -1;
 	}
 	for (lua_pushnil(L); lua_next(L, 1); lua_pushvalue(L, -2)) {
+		const char *const *names = a->names;
+		const char *key;
 		int id;
 
 		if (lua_type(L, -2) != LUA_TSTRING)
 			return arg_fail(a, "%s: unexpected %s key in the argument table",
 					"argument", luaL_typename(L, -2));
-		lua_pushvalue(L, -2);
-		lua_rawget(L, STRINGS);
-		id = (int)lua_tointeger(L, -1);
-		lua_pop(L, 1);
+		key = lua_tostring(L, -2);
+		for (id = F_NONE + 1; id < F_COUNT && names[id] != key; id++)
+			;
+		if (id == F_COUNT) {	/* not by identity: look the text up */
+			lua_pushvalue(L, -2);
+			lua_rawget(L, STRINGS);
+			id = (int)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+		}
 		if (id <= F_NONE || id >= F_COUNT || !(allowed & BIT(id)) ||
 		    a->slot[id] != 0) {
 			snprintf(a->err, sizeof a->err, "unknown field \"%.64s\"",
@@ -419,7 +441,7 @@ static void push_headers(lua_State *L, const struct args *a,
 			const char *name = key_names[own_headers[k].key - F_COUNT];
 			int slot = a ? a->slot[own_headers[k].from] : 0;
 
-			if (strlen(name) != nl || memcmp(name, p, nl) != 0)
+			if (own_headers[k].len != nl || memcmp(name, p, nl) != 0)
 				continue;
 			lua_rawgeti(L, STRINGS, own_headers[k].key);
 			if (own_headers[k].from != F_NONE && slot != 0 &&
@@ -989,8 +1011,10 @@ int luaopen_dts_core(lua_State *L)
 	/* Upvalue 2: the strings. */
 	lua_createtable(L, K_COUNT, F_COUNT);
 	for (i = F_NONE + 1; i < F_COUNT; i++) {
+		lua_pushstring(L, field_names[i]);
+		st->names[i] = lua_tostring(L, -1);
 		lua_pushinteger(L, i);
-		lua_setfield(L, -2, field_names[i]);
+		lua_rawset(L, -3);
 	}
 	for (i = F_COUNT; i < K_SIGN_RUN; i++) {
 		lua_pushstring(L, key_names[i - F_COUNT]);

@@ -250,17 +250,28 @@ local function prepare(self, def, params, opts)
            went_out = 0, unanswered = false }
 end
 
+-- core.sign's argument, one table per client filled anew for each call
+-- (core.sign reads it whole before anything else runs, so calls that
+-- interleave in coroutines cannot mix theirs up).  What it refers to is
+-- let go after each call.
+local sign_args = setmetatable({}, { __mode = "k" })
+
 local function sign(self, req, creds)
-  local signed, err = core.sign{
-    scheme = self.scheme, method = req.def.method, host = req.host, path = "/",
-    action = req.def.action, version = req.def.version,
-    access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
-    security_token = creds.security_token,
-    timestamp = core.timestamp(), nonce = core.nonce(),
-    query = req.query, body = req.body,
-    -- The strings to sign are read only by explain_signature, in debug.
-    debug_strings = self.debug,
-  }
+  local a = sign_args[self]
+  if not a then
+    a = { scheme = self.scheme, path = "/" }
+    sign_args[self] = a
+  end
+  a.scheme, a.method, a.host = self.scheme, req.def.method, req.host
+  a.action, a.version = req.def.action, req.def.version
+  a.access_key_id, a.access_key_secret = creds.access_key_id, creds.access_key_secret
+  a.security_token = creds.security_token
+  a.timestamp, a.nonce = core.timestamp(), core.nonce()
+  a.query, a.body = req.query, req.body
+  -- The strings to sign are read only by explain_signature, in debug.
+  a.debug_strings = self.debug
+  local signed, err = core.sign(a)
+  a.access_key_secret, a.security_token, a.query, a.body = nil, nil, nil, nil
   if not signed then return nil, errors.invalid(nil, err) end
   signed.headers.accept = "application/json"
   return signed
@@ -323,7 +334,7 @@ local function send(self, req)
   local ok, creds = self.credentials.get()
   if not ok then return nil, creds end
   req.secrets = secrets_of(creds) -- what client:call redacts from errors
-  last_secrets[self] = req.secrets
+  if last_secrets[self] ~= req.secrets then last_secrets[self] = req.secrets end
   local signed, err = sign(self, req, creds)
   if not signed then return nil, err end
   if req.opts.dry_run then return redacted(self, signed, creds), nil, true end

@@ -105,9 +105,9 @@ return function(def, params)
   if type(params) ~= "table" then
     return nil, invalid(nil, "%s expects a table of parameters, got %s", def.action, type(params))
   end
-  -- name -> the value given, and the key it was given under (the name or
-  -- its alias): two flat tables, nothing made per parameter.
-  local given, key_of = {}, {}
+  -- name -> the value given; key_of: name -> the alias it was given under
+  -- (made only when an alias is used).  Nothing is made per parameter.
+  local given, key_of = {}, nil
   -- Read raw (next, not pairs): a caller's metamethods never run here.
   for key, v in next, params do
     if type(key) ~= "string" then
@@ -125,12 +125,18 @@ return function(def, params)
         hint and ("; did you mean " .. hint .. "?") or "")
     end
     local name = p.name
-    local prev = key_of[name]
-    if prev and not json.equal(given[name], v) then
-      return nil, invalid(name, "given as both %s and %s, with different values",
-        prev < key and prev or key, prev < key and key or prev)
+    if given[name] ~= nil then
+      local prev = key_of and key_of[name] or name
+      if not json.equal(given[name], v) then
+        return nil, invalid(name, "given as both %s and %s, with different values",
+          prev < key and prev or key, prev < key and key or prev)
+      end
     end
-    given[name], key_of[name] = v, key
+    given[name] = v
+    if key ~= name then
+      key_of = key_of or {}
+      key_of[name] = key
+    end
   end
   local out = {}
   for _, p in ipairs(def.params) do
