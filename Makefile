@@ -92,9 +92,9 @@ rock-install:
 	@rmdir build 2>/dev/null || true
 	@if [ "$(ROCK_ABI)" != 5.1 ]; then mkdir -p $(BINDIR) && cp bin/dts $(BINDIR)/dts; fi
 
-build/fuzz/fuzz_encode: fuzz/fuzz_encode.c src/encode.c $(HEADERS)
+build/fuzz/fuzz_encode: fuzz/fuzz_encode.c src/encode.c src/find.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_encode.c src/encode.c -lcrypto
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_encode.c src/encode.c src/find.c -lcrypto
 
 build/fuzz/fuzz_sign: fuzz/fuzz_sign.c src/sign.c src/encode.c $(HEADERS)
 	@mkdir -p $(@D)

@@ -5,6 +5,9 @@
 
 /* Strings at most; more are looked for one by one. */
 #define MAX_GROUPED 64
+/* Bytes of a string its rarest byte is chosen among (a long one, the forms
+ * of an STS token, would otherwise cost its whole length every call). */
+#define CHOOSE_AMONG 32
 
 static size_t align(size_t n)
 {
@@ -84,16 +87,18 @@ int dts_needles_find(const struct dts_needles *nd, const char *text,
 	if (nd->n == 0 || len == 0)
 		return 0;
 	sample(u, len, count);
-	/* Each string's rarest byte in the sample (the first of equals). */
+	/* Each string's rarest byte in the sample (the first of equals);
+	 * a string longer than the text cannot be in it. */
 	for (i = 0; i < n; i++) {
 		const unsigned char *p = (const unsigned char *)nd->p[i];
+		const size_t among = nd->len[i] < CHOOSE_AMONG ? nd->len[i] : CHOOSE_AMONG;
 
 		at[i] = 0;
-		for (j = 1; j < nd->len[i]; j++)
+		done[i] = nd->len[i] > len;
+		for (j = 1; j < among && !done[i]; j++)
 			if (count[p[j]] < count[p[at[i]]])
 				at[i] = j;
 		by[i] = p[at[i]];
-		done[i] = 0;
 	}
 	/* One pass per distinct byte, checking every string that has it. */
 	for (i = 0; i < n; i++) {

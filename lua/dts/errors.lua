@@ -261,6 +261,11 @@ local function compile(secret)
     texts[#texts + 1] = percent(secret, false, "%%%02x")
     texts[#texts + 1] = (encoded:gsub("%%", "%%25"))
   end
+  -- Where the two commonest forms start, before the anchor: as it is, and
+  -- percent-encoded once (redact_anchored checks these before matching
+  -- byte by byte, which is slow over a long STS token).
+  r.quick = { { text = secret, before = r.at - 1 },
+              { text = encoded, before = #percent(sub(secret, 1, r.at - 1), false, "%%%02X") } }
   texts[#texts + 1] = percent(secret, true, "%%%02X") -- every byte escaped
   texts[#texts + 1] = percent(secret, true, "%%%02x")
   base64_cores(secret, texts)
@@ -285,14 +290,28 @@ local function redact_anchored(s, r)
   local out, done = {}, 1 -- s[done..] is not in out yet
   while h do
     local stop
-    -- Each byte before the anchor takes 1 to 6 characters.
-    for i = h - before, math.max(done, h - 6 * before), -1 do
-      stop = match_at(s, i, b)
-      if stop then
+    -- The secret as it is, or percent-encoded, where the anchor says it
+    -- starts; else byte by byte, each byte before the anchor taking 1 to
+    -- 6 characters.
+    for _, q in ipairs(r.quick) do
+      local i = h - q.before
+      if i >= done and sub(s, i, i + #q.text - 1) == q.text then
         out[#out + 1] = sub(s, done, i - 1)
         out[#out + 1] = REDACTED
+        stop = i + #q.text
         done = stop
         break
+      end
+    end
+    if not stop then
+      for i = h - before, math.max(done, h - 6 * before), -1 do
+        stop = match_at(s, i, b)
+        if stop then
+          out[#out + 1] = sub(s, done, i - 1)
+          out[#out + 1] = REDACTED
+          done = stop
+          break
+        end
       end
     end
     h = find(s, anchor, stop or h + 1, true)
