@@ -14,14 +14,15 @@
 --    (bench/sign_floor.c: SHA-256 of the body, SHA-256 of the canonical
 --    request, HMAC-SHA256 of the string to sign, with OpenSSL at its
 --    cheapest), and the whole prepare+sign of a dry run
--- 2. HTTPS to a local nginx, one kept-alive connection: plain C libcurl
+-- 2. RSS growth over 100 000 signed requests (before the large sections,
+--    whose big strings would leave the allocator's heap grown)
+-- 3. HTTPS to a local nginx, one kept-alive connection: plain C libcurl
 --    (bench/curl_loop.c) next to dts.curl and next to whole
 --    client:modify_dts_job calls, the same bytes to the same nginx
--- 3. a 10 000-table DbList: validate+encode and a whole dry run next to
---    bare cjson.encode
 -- 4. describe of a job with 10 000 tables: the DbObject left alone (what
 --    a status poll does) and read
--- 5. RSS growth over 100 000 signed requests
+-- 5. a 10 000-table DbList: validate+encode and a whole dry run next to
+--    bare cjson.encode
 -- 6. calls/s with a refreshing credential provider next to the same keys
 --    fixed (a dry run with an STS token costs more than one without: the
 --    token is redacted from what it shows, so like is compared with like)
@@ -180,7 +181,7 @@ local function bench_sign()
   end
 end
 
--- 2 -------------------------------------------------------------------------
+-- 3 -------------------------------------------------------------------------
 
 -- The answers of the local nginx: ModifyDtsJob's, and DescribeDtsJobDetail's
 -- with a 10 000-table DbObject (written to a file, read once per worker).
@@ -212,7 +213,7 @@ local function start_nginx(describe_file)
 end
 
 local function bench_https(server)
-  say("2. HTTPS to a local nginx, one kept-alive connection, signed ModifyDtsJob POSTs")
+  say("3. HTTPS to a local nginx, one kept-alive connection, signed ModifyDtsJob POSTs")
   local host = "localhost:" .. server.port
   local signed = assert(core.sign{
     scheme = "v3", method = "POST", host = host, path = "/",
@@ -278,7 +279,7 @@ local function bench_https(server)
   end
 end
 
--- 3 -------------------------------------------------------------------------
+-- 5 -------------------------------------------------------------------------
 
 -- Best time of many short rounds, for functions alternated, so all see the
 -- same machine.
@@ -301,7 +302,7 @@ local function best_ms(fs, rounds)
 end
 
 local function bench_large()
-  say("3. a DbList of 10 000 tables, next to bare cjson.encode of the same table")
+  say("5. a DbList of 10 000 tables, next to bare cjson.encode of the same table")
   local t = dblist(10000)
   local def = schema.ModifyDtsJob
   local params = { DtsInstanceId = "x", DbList = t }
@@ -341,7 +342,7 @@ local function bench_describe(server)
     .. "a poll saves %.0f%%)", ms[2], 100 * (1 - ms[1] / ms[2]))
 end
 
--- 5 -------------------------------------------------------------------------
+-- 2 -------------------------------------------------------------------------
 
 local function rss_kb()
   local f = io.open("/proc/self/status")
@@ -353,7 +354,7 @@ end
 
 local function bench_rss()
   local N = 100000
-  say("5. RSS over %d signed requests (dry_run prepare+sign, v3; target growth < 1 MB)", N)
+  say("2. RSS over %d signed requests (dry_run prepare+sign, v3; target growth < 1 MB)", N)
   local c = client("v3")
   for _ = 1, 1000 do c:modify_dts_job(PARAMS, { dry_run = true }) end -- warm-up
   collectgarbage("collect")
@@ -424,22 +425,22 @@ end
 
 say("== lua-dts bench: %s%s", _VERSION, jit and (" (" .. jit.version .. ")") or "")
 if wanted(1) then bench_sign() end
-if wanted(2) or wanted(4) then
+if wanted(2) then bench_rss() end
+if wanted(3) or wanted(4) then
   local describe_file = tmpname()
   write_file(describe_file, describe_answer())
   local server, err = start_nginx(describe_file)
   if server then
     local ok, failure = pcall(function()
-      if wanted(2) then bench_https(server) end
+      if wanted(3) then bench_https(server) end
       if wanted(4) then bench_describe(server) end
     end)
     server.stop()
     if not ok then say("   failed: %s", tostring(failure)) end
   else
-    say("2., 4. not run: %s", tostring(err))
+    say("3., 4. not run: %s", tostring(err))
   end
   os.remove(describe_file)
 end
-if wanted(3) then bench_large() end
-if wanted(5) then bench_rss() end
+if wanted(5) then bench_large() end
 if wanted(6) then bench_refreshing() end
