@@ -20,7 +20,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 
 lua_inc = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c
+CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c src/nonce.c src/find.c
 CURL_SRC := src/lua_curl.c src/http_curl.c src/signals.c src/fsync.c
 HEADERS  := $(wildcard src/*.h)
 
@@ -63,13 +63,13 @@ build/asan/dts/curl.so: $(CURL_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) $(CURL_CFLAGS) -I$(call lua_inc,5.4) -shared -o $@ $(CURL_SRC) -lcurl
 
-build/test_c: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
+build/test_c: spec/c/test_c.c src/sign.c src/encode.c src/nonce.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c src/nonce.c -lcrypto -pthread
 
-build/test_c_asan: spec/c/test_c.c src/sign.c src/encode.c $(HEADERS)
+build/test_c_asan: spec/c/test_c.c src/sign.c src/encode.c src/nonce.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c -lcrypto
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -Isrc -o $@ spec/c/test_c.c src/sign.c src/encode.c src/nonce.c -lcrypto -pthread
 
 # `luarocks make` runs these (the rockspec's build), passing LUA, CC,
 # CFLAGS, LIBFLAG, LUA_INCDIR, the OpenSSL and libcurl directories, LIBDIR
@@ -94,9 +94,9 @@ rock-install:
 	@rmdir build 2>/dev/null || true
 	@if [ "$(ROCK_ABI)" != 5.1 ]; then mkdir -p $(BINDIR) && cp bin/dts $(BINDIR)/dts; fi
 
-build/fuzz/fuzz_encode: fuzz/fuzz_encode.c src/encode.c $(HEADERS)
+build/fuzz/fuzz_encode: fuzz/fuzz_encode.c src/encode.c src/find.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_encode.c src/encode.c -lcrypto
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_encode.c src/encode.c src/find.c -lcrypto
 
 build/fuzz/fuzz_sign: fuzz/fuzz_sign.c src/sign.c src/encode.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -144,12 +144,13 @@ docs: deps build/5.4/dts/core.so build/5.4/dts/curl.so
 demo: deps build
 	@LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 examples/demo.lua
 
-# Figures only, no assertions (bench/run.lua); the C libcurl yardstick is
-# built here with the same flags.
+# Figures only, no assertions (bench/run.lua); the C yardsticks (libcurl,
+# and the crypto floor of a signature) are built here with the same flags.
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@mkdir -p build/bench
 	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -o build/bench/curl_loop bench/curl_loop.c $(LDFLAGS) -lcurl
+	$(CC) $(ALL_CFLAGS) -o build/bench/sign_floor bench/sign_floor.c $(LDFLAGS) -lcrypto
 	@for lua in lua5.4 luajit; do $$lua bench/run.lua || exit 1; done
 	@if [ -f bench/openresty_p99.lua ]; then echo "== bench/openresty_p99.lua"; lua5.4 bench/openresty_p99.lua; fi
 

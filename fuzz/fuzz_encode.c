@@ -7,7 +7,10 @@
  * - dts_pct_encode (and the path variant) writes only RFC 3986 unreserved
  *   bytes and upper-case %XX (plus '/' for paths), and decodes back to the
  *   input;
- * - dts_base64 against OpenSSL's EVP_EncodeBlock, dts_hex against a table.
+ * - dts_base64 against OpenSSL's EVP_EncodeBlock, dts_hex against a table;
+ * - dts_needles_find (src/find.c, what redaction asks first) against a
+ *   plain search, for strings cut from the input and the text after them:
+ *   it must never miss one (a miss would leave a secret unredacted).
  *
  * Any disagreement aborts, which libFuzzer reports with the input.
  */
@@ -19,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "encode.h"
+#include "find.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -121,6 +125,56 @@ static void check_pct(const struct dts_buf *out, const uint8_t *in, size_t n,
 		fail("percent-encoder: lost bytes");
 }
 
+static int ref_find(const char *text, size_t len, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; n <= len && i <= len - n; i++)
+		if (memcmp(text + i, p, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Input: a count byte, then that many (length byte, string) pairs; the
+ * rest is the text. */
+static void check_find(const uint8_t *data, size_t size)
+{
+	struct dts_str s[80];
+	size_t n = 0, k = 0, i, want = 0;
+	static union {
+		void *align;
+		unsigned char b[80 * 300 + 4096];
+	} mem;
+	const struct dts_needles *nd;
+
+	if (size == 0)
+		return;
+	n = data[k++] % 80;
+	for (i = 0; i < n; i++) {
+		size_t len = k < size ? data[k++] % 40 + 1 : 1;
+
+		if (len > size - k)
+			len = size - k;
+		if (len == 0) {
+			n = i;
+			break;
+		}
+		s[i].p = (const char *)data + k;
+		s[i].n = len;
+		k += len;
+	}
+	if (dts_needles_size(s, n) > sizeof mem.b)
+		return;
+	nd = dts_needles_build(mem.b, s, n);
+	for (i = 0; i < n && !want; i++)
+		want = (size_t)ref_find((const char *)data + k, size - k, s[i].p, s[i].n);
+	if (dts_needles_find(nd, (const char *)data + k, size - k) != (int)want)
+		fail("needles: disagrees with a plain search");
+	/* The strings are also in the whole input, which holds them. */
+	if (n > 0 && !dts_needles_find(nd, (const char *)data, size))
+		fail("needles: missed a string that is there");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
@@ -136,6 +190,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dts_pct_encode_path(&b, s, size);
 	check_pct(&b, data, size, 1);
 	dts_buf_free(&b);
+
+	check_find(data, size);
 
 	if (size <= 3 * 1024) {
 		char ours[DTS_BASE64_LEN(3 * 1024)];

@@ -16,15 +16,23 @@ void dts_buf_init(struct dts_buf *b)
 void dts_buf_free(struct dts_buf *b)
 {
 	if (b->data != NULL) {
-		OPENSSL_cleanse(b->data, b->cap);
+		OPENSSL_cleanse(b->data, b->len);
 		free(b->data);
 	}
 	dts_buf_init(b);
 }
 
+void dts_buf_reset(struct dts_buf *b)
+{
+	if (b->len > 0)
+		OPENSSL_cleanse(b->data, b->len);
+	b->len = 0;
+	b->failed = 0;
+}
+
 /* Grows by copying rather than realloc, so no stale copy of a secret is
  * left behind in freed memory. */
-static int buf_reserve(struct dts_buf *b, size_t extra)
+int dts_buf_reserve(struct dts_buf *b, size_t extra)
 {
 	size_t cap;
 	char *p;
@@ -43,7 +51,7 @@ static int buf_reserve(struct dts_buf *b, size_t extra)
 		goto fail;
 	if (b->data != NULL) {
 		memcpy(p, b->data, b->len);
-		OPENSSL_cleanse(b->data, b->cap);
+		OPENSSL_cleanse(b->data, b->len);
 		free(b->data);
 	}
 	b->data = p;
@@ -56,7 +64,7 @@ fail:
 
 void dts_buf_put(struct dts_buf *b, const void *p, size_t n)
 {
-	if (n == 0 || buf_reserve(b, n) != 0)
+	if (n == 0 || (n > b->cap - b->len && dts_buf_reserve(b, n) != 0))
 		return;
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -64,6 +72,10 @@ void dts_buf_put(struct dts_buf *b, const void *p, size_t n)
 
 void dts_buf_putc(struct dts_buf *b, char c)
 {
+	if (b->len < b->cap) {
+		b->data[b->len++] = c;
+		return;
+	}
 	dts_buf_put(b, &c, 1);
 }
 
@@ -128,40 +140,88 @@ size_t dts_utf8_valid_prefix(const char *s, size_t n)
 	return n;
 }
 
-static const char HEX_UPPER[] = "0123456789ABCDEF";
+/* RFC 3986 unreserved bytes, as a constant expression. */
+#define UNRESERVED(c) (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z') || \
+		       ((c) >= '0' && (c) <= '9') || (c) == '-' || (c) == '_' || \
+		       (c) == '.' || (c) == '~')
+#define HEXC(x) ((char)((x) < 10 ? '0' + (x) : 'A' + (x) - 10))
 
-static int unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-	       c == '~';
-}
+/* What each byte becomes: its three characters (only the first for an
+ * unreserved byte) and how many of them count. */
+#define E(c) { UNRESERVED(c) ? (char)(c) : '%', HEXC((c) >> 4), HEXC((c) & 15), \
+	       UNRESERVED(c) ? 1 : 3 }
+#define E4(c) E(c), E((c) + 1), E((c) + 2), E((c) + 3)
+#define E16(c) E4(c), E4((c) + 4), E4((c) + 8), E4((c) + 12)
+#define E64(c) E16(c), E16((c) + 16), E16((c) + 32), E16((c) + 48)
+static const char ENC[256][4] = { E64(0), E64(64), E64(128), E64(192) };
+#undef E
+#undef E4
+#undef E16
+#undef E64
 
+/*
+ * The room is reserved once, for the worst case, so the loop only writes:
+ * four bytes for every byte of s (without a branch to mispredict), of which
+ * one or three count.  What the last writes left past the end is wiped, so
+ * nothing past len was written.  In a path, '/' stays.
+ */
 static void encode(struct dts_buf *out, const char *s, size_t n, int keep_slash)
 {
-	size_t i, run;
+	const unsigned char *u = (const unsigned char *)s;
+	char *o, *end;
+	size_t i;
 
-	for (i = 0; i < n; i = run) {
-		unsigned char c;
-
-		/* Copy runs of plain bytes at once: most values are mostly plain. */
-		for (run = i; run < n; run++) {
-			c = (unsigned char)s[run];
-			if (!unreserved(c) && !(keep_slash && c == '/'))
-				break;
+	if (n == 0)
+		return;
+	if (n > ((size_t)-1 - 1) / 3 || dts_buf_reserve(out, 3 * n + 1) != 0) {
+		out->failed = 1;
+		return;
+	}
+	o = out->data + out->len;
+	end = o + 3 * n + 1;
+	if (keep_slash) {
+		for (i = 0; i < n; i++) {
+			memcpy(o, ENC[u[i]], 4);
+			if (u[i] == '/')
+				o[0] = '/', o[3] = 1;
+			o += o[3];
 		}
-		dts_buf_put(out, s + i, run - i);
-		if (run < n) {
-			char esc[3];
+	} else {
+		i = 0;
+		/* Eight plain bytes at once where there are (names, numbers). */
+		while (n - i >= 8) {
+			const unsigned char *v = u + i;
 
-			c = (unsigned char)s[run];
-			esc[0] = '%';
-			esc[1] = HEX_UPPER[c >> 4];
-			esc[2] = HEX_UPPER[c & 15];
-			dts_buf_put(out, esc, 3);
-			run++;
+			/* 1 | 1 is 1; any 3 (an escape) makes it 3. */
+			if ((ENC[v[0]][3] | ENC[v[1]][3] | ENC[v[2]][3] | ENC[v[3]][3] |
+			     ENC[v[4]][3] | ENC[v[5]][3] | ENC[v[6]][3] | ENC[v[7]][3]) == 1) {
+				memcpy(o, v, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
+			for (; i < (size_t)(v - u) + 8; i++) {
+				memcpy(o, ENC[u[i]], 4);
+				o += ENC[u[i]][3];
+			}
+		}
+		for (; i < n; i++) {
+			memcpy(o, ENC[u[i]], 4);
+			o += ENC[u[i]][3];
 		}
 	}
+	out->len = (size_t)(o - out->data);
+	memset(o, 0, (size_t)(end - o) < 4 ? (size_t)(end - o) : 4);
+}
+
+size_t dts_pct_encoded_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++)
+		len += (size_t)ENC[u[i]][3];
+	return len;
 }
 
 void dts_pct_encode(struct dts_buf *out, const char *s, size_t n)

@@ -17,8 +17,10 @@ struct dts_str {
 /*
  * A growable byte buffer.  Appends never fail loudly: the first allocation
  * failure sets `failed` and later appends are no-ops, so a caller can build a
- * whole string and check once.  Memory is always wiped before it is released,
- * because these buffers carry keys, tokens and strings-to-sign.
+ * whole string and check once.  What was written is always wiped before the
+ * memory is released or reused, because these buffers carry keys, tokens and
+ * strings-to-sign; bytes past len were never written since the last wipe,
+ * so wiping len bytes is enough.
  */
 struct dts_buf {
 	char *data;
@@ -29,6 +31,10 @@ struct dts_buf {
 
 void dts_buf_init(struct dts_buf *b);
 void dts_buf_free(struct dts_buf *b);
+/* Wipes what was written and empties b, keeping its memory for reuse. */
+void dts_buf_reset(struct dts_buf *b);
+/* Room for n more bytes at once; -1 (and failed set) when out of memory. */
+int dts_buf_reserve(struct dts_buf *b, size_t n);
 void dts_buf_put(struct dts_buf *b, const void *p, size_t n);
 void dts_buf_putc(struct dts_buf *b, char c);
 void dts_buf_puts(struct dts_buf *b, const char *s);
@@ -39,6 +45,8 @@ size_t dts_utf8_valid_prefix(const char *s, size_t n);
 
 /* RFC 3986 unreserved bytes stay, every other byte becomes %XX (upper case). */
 void dts_pct_encode(struct dts_buf *out, const char *s, size_t n);
+/* The length dts_pct_encode writes for s. */
+size_t dts_pct_encoded_len(const char *s, size_t n);
 /* The same, but '/' is kept: for a canonical URI path. */
 void dts_pct_encode_path(struct dts_buf *out, const char *s, size_t n);
 

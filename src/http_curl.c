@@ -3,6 +3,7 @@
 #include "signals.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,15 +70,37 @@ int dts_http_open(struct dts_http_client *c, char *msg, size_t msglen)
 	return 0;
 }
 
+/* What a request grew beyond this is released after it, not kept. */
+#define KEEP_BYTES (64u << 10)
+
+static void empty(struct dts_http_buf *b)
+{
+	if (b->cap > KEEP_BYTES) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+	b->len = 0;
+}
+
+static void origin_free(struct dts_http_origin *o)
+{
+	free(o->text);
+	curl_free(o->scheme);
+	curl_free(o->host);
+	curl_free(o->port);
+	curl_slist_free_all(o->connect_to);
+	memset(o, 0, sizeof *o);
+}
+
 void dts_http_clear(struct dts_http_client *c)
 {
-	curl_slist_free_all(c->headers);
-	curl_slist_free_all(c->connect_to);
-	free(c->body.data);
-	free(c->head.data);
-	c->headers = c->connect_to = NULL;
-	memset(&c->body, 0, sizeof c->body);
-	memset(&c->head, 0, sizeof c->head);
+	c->headers = NULL;
+	c->nlines = 0;
+	c->has_type = c->has_expect = 0;
+	empty(&c->lines);
+	empty(&c->body);
+	empty(&c->head);
 	c->status = 0;
 	c->abort_reason = ABORT_NONE;
 	c->sent = 0;
@@ -99,6 +122,16 @@ void dts_http_close(struct dts_http_client *c)
 		curl_easy_cleanup(c->easy);
 		c->easy = NULL;
 	}
+	free(c->lines.data);
+	free(c->body.data);
+	free(c->head.data);
+	free(c->nodes);
+	memset(&c->lines, 0, sizeof c->lines);
+	memset(&c->body, 0, sizeof c->body);
+	memset(&c->head, 0, sizeof c->head);
+	c->nodes = NULL;
+	c->nodes_cap = 0;
+	origin_free(&c->origin);
 	for (i = 0; i < sizeof strings / sizeof strings[0]; i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -107,9 +140,20 @@ void dts_http_close(struct dts_http_client *c)
 
 const char *dts_http_control_char(const char *s, size_t len)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
+	/* Eight bytes at a time while none is below 0x20 or 0x7F or above
+	 * (every byte of most values): the classic "has a byte < n" test. */
+	while (len - i >= 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if (((x - 0x2020202020202020ULL) | (x + 0x0101010101010101ULL)) &
+		    ~x & 0x8080808080808080ULL)
+			break;
+		i += 8;
+	}
+	for (; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
@@ -118,29 +162,89 @@ const char *dts_http_control_char(const char *s, size_t len)
 	return NULL;
 }
 
-int dts_http_add_header(struct dts_http_client *c, const char *name,
-			size_t name_len, const char *value, size_t value_len)
+/* Room for n more bytes in b (no limit but memory). */
+static int grow(struct dts_http_buf *b, size_t n)
 {
-	char *line = malloc(name_len + value_len + 3);
-	struct curl_slist *list;
+	size_t cap = b->cap ? b->cap : 1024;
+	char *data;
 
-	if (line == NULL)
+	if (n <= b->cap - b->len)
+		return 0;
+	if (n > (size_t)-1 / 2 - b->len)
 		return -1;
+	while (cap - b->len < n)
+		cap *= 2;
+	data = realloc(b->data, cap);
+	if (data == NULL)
+		return -1;
+	b->data = data;
+	b->cap = cap;
+	return 0;
+}
+
+/* One "Name: value" line (NUL-ended) into c->lines; the list of nodes
+ * that libcurl reads is made once all are in (link_headers). */
+static int add_line(struct dts_http_client *c, const char *name,
+		    size_t name_len, const char *value, size_t value_len)
+{
+	char *line;
+
+	if (grow(&c->lines, name_len + value_len + 3) != 0)
+		return -1;
+	if (name_len == 12 && strncasecmp(name, "Content-Type", 12) == 0)
+		c->has_type = 1;
+	else if (name_len == 6 && strncasecmp(name, "Expect", 6) == 0)
+		c->has_expect = 1;
+	line = c->lines.data + c->lines.len;
 	memcpy(line, name, name_len);
-	if (value_len == 0) {
+	if (value_len == 0 && value != NULL) {
 		/* "Name:" would make libcurl drop the header; "Name;" sends it
 		 * empty. */
-		strcpy(line + name_len, ";");
+		memcpy(line + name_len, ";", 2);
+		c->lines.len += name_len + 2;
+	} else if (value == NULL) {
+		/* "Name:": libcurl sends no header of that name at all. */
+		memcpy(line + name_len, ":", 2);
+		c->lines.len += name_len + 2;
 	} else {
 		memcpy(line + name_len, ": ", 2);
 		memcpy(line + name_len + 2, value, value_len);
 		line[name_len + 2 + value_len] = '\0';
+		c->lines.len += name_len + value_len + 3;
 	}
-	list = curl_slist_append(c->headers, line);
-	free(line);
-	if (list == NULL)
-		return -1;
-	c->headers = list;
+	c->nlines++;
+	return 0;
+}
+
+int dts_http_add_header(struct dts_http_client *c, const char *name,
+			size_t name_len, const char *value, size_t value_len)
+{
+	return add_line(c, name, name_len, value != NULL ? value : "", value_len);
+}
+
+/* c->headers: a list over c->lines, in nodes this client keeps. */
+static int link_headers(struct dts_http_client *c)
+{
+	char *p = c->lines.data;
+	size_t i;
+
+	c->headers = NULL;
+	if (c->nlines == 0)
+		return 0;
+	if (c->nlines > c->nodes_cap) {
+		struct curl_slist *nodes = realloc(c->nodes, c->nlines * sizeof *nodes);
+
+		if (nodes == NULL)
+			return -1;
+		c->nodes = nodes;
+		c->nodes_cap = c->nlines;
+	}
+	for (i = 0; i < c->nlines; i++) {
+		c->nodes[i].data = p;
+		c->nodes[i].next = i + 1 < c->nlines ? &c->nodes[i + 1] : NULL;
+		p += strlen(p) + 1;
+	}
+	c->headers = c->nodes;
 	return 0;
 }
 
@@ -457,8 +561,8 @@ static int same_host(const char *url_host, const char *name)
 /* CURLOPT_CONNECT_TO "host:port:address:port": TCP goes to address while
  * the URL's host still names the server for SNI, the certificate check
  * and the Host header. */
-static int set_connect_to(struct dts_http_client *c, const char *host,
-			  const char *port)
+static int set_connect_to(struct dts_http_client *c, struct dts_http_origin *o,
+			  const char *host, const char *port)
 {
 	const char *to = c->cfg.connect_to;
 	int bracket = strchr(to, ':') != NULL && to[0] != '[';
@@ -474,18 +578,7 @@ static int set_connect_to(struct dts_http_client *c, const char *host,
 	free(line);
 	if (list == NULL)
 		return -1;
-	c->connect_to = list;
-	return 0;
-}
-
-static int has_header(const struct curl_slist *h, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; h != NULL; h = h->next)
-		if (strncasecmp(h->data, name, n) == 0 &&
-		    (h->data[n] == ':' || h->data[n] == ';'))
-			return 1;
+	o->connect_to = list;
 	return 0;
 }
 
@@ -497,21 +590,10 @@ static int has_header(const struct curl_slist *h, const char *name)
  */
 static int suppress_defaults(struct dts_http_client *c)
 {
-	static const char *const own[] = { "Content-Type", "Expect" };
-	char line[32];
-	size_t i;
-
-	for (i = 0; i < sizeof own / sizeof *own; i++) {
-		struct curl_slist *list;
-
-		if (has_header(c->headers, own[i]))
-			continue;
-		snprintf(line, sizeof line, "%s:", own[i]);
-		list = curl_slist_append(c->headers, line);
-		if (list == NULL)
-			return -1;
-		c->headers = list;
-	}
+	if (!c->has_type && add_line(c, "Content-Type", 12, NULL, 0) != 0)
+		return -1;
+	if (!c->has_expect && add_line(c, "Expect", 6, NULL, 0) != 0)
+		return -1;
 	return 0;
 }
 
@@ -563,7 +645,6 @@ static CURLcode setup_client(struct dts_http_client *c)
 	SET(CURLOPT_HEADERDATA, c);
 	/* A trapped SIGINT/SIGTERM ends the transfer (src/signals.c). */
 	SET(CURLOPT_XFERINFOFUNCTION, dts_signals_xferinfo);
-	SET(CURLOPT_NOPROGRESS, 0L);
 	c->configured = rc == CURLE_OK;
 	return rc;
 }
@@ -571,21 +652,25 @@ static CURLcode setup_client(struct dts_http_client *c)
 /* Everything a request may change, each set every time so nothing of the
  * previous request lingers. */
 static CURLcode setup(struct dts_http_client *c,
-		      const struct dts_http_request *r, int insecure)
+		      const struct dts_http_request *r)
 {
 	const struct dts_http_config *cfg = &c->cfg;
 	const char *method = r->method ? r->method : "GET";
+	const int insecure = c->origin.insecure;
 	CURL *e = c->easy;
 	CURLcode rc = c->configured ? CURLE_OK : setup_client(c);
 
 	SET(CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
-	SET(CURLOPT_CONNECT_TO, c->connect_to);
+	SET(CURLOPT_CONNECT_TO, c->origin.connect_to);
+	/* The progress callback only matters while signals are trapped (the
+	 * dts command); without it libcurl skips its progress meter. */
+	SET(CURLOPT_NOPROGRESS, dts_signals_trapped() ? 0L : 1L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms ?
 	    r->connect_timeout_ms : cfg->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : cfg->timeout_ms);
 	SET(CURLOPT_URL, r->url);
-	if (rc == CURLE_OK && suppress_defaults(c) != 0)
+	if (rc == CURLE_OK && (suppress_defaults(c) != 0 || link_headers(c) != 0))
 		rc = CURLE_OUT_OF_MEMORY;
 	SET(CURLOPT_HTTPHEADER, c->headers);
 	if (r->body != NULL || strcmp(method, "POST") == 0) {
@@ -672,54 +757,105 @@ static const char *refine(struct dts_http_client *c, CURLcode rc,
 	return c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
 }
 
+/* The length of "scheme://authority" at the start of url, or 0. */
+static size_t origin_length(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (p == NULL)
+		return 0;
+	p += 3;
+	return (size_t)(p + strcspn(p, "/?#") - url);
+}
+
+/* What curl_url refuses anywhere in a URL: control characters, spaces. */
+static int clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7F)
+			return 0;
+	return 1;
+}
+
+/*
+ * c->origin for r->url: the same scheme://authority text as the last URL
+ * is the same parse, so only a new one goes through curl_url.  A message
+ * goes to msg (never the URL: signed URLs carry secrets) on failure.
+ */
+static enum dts_http_kind resolve_origin(struct dts_http_client *c,
+					 const char *url, char *msg,
+					 size_t msglen)
+{
+	struct dts_http_origin o;
+	const size_t n = origin_length(url);
+	CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+	CURLU *u;
+
+	if (c->origin.text != NULL && n == c->origin.len &&
+	    memcmp(url, c->origin.text, n) == 0 && clean(url + n))
+		return DTS_HTTP_OK;
+	origin_free(&c->origin);
+	memset(&o, 0, sizeof o);
+	u = curl_url();
+	if (u != NULL)
+		uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_SCHEME, &o.scheme, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_HOST, &o.host, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_PORT, &o.port, CURLU_DEFAULT_PORT);
+	curl_url_cleanup(u);
+	if (uc != CURLUE_OK) {
+		origin_free(&o);
+		snprintf(msg, msglen, "malformed URL: %s", curl_url_strerror(uc));
+		return DTS_HTTP_INVALID_ARGUMENT;
+	}
+	o.insecure = c->cfg.insecure_host != NULL &&
+		     same_host(o.host, c->cfg.insecure_host);
+	if ((c->cfg.connect_to && set_connect_to(c, &o, o.host, o.port) != 0) ||
+	    (n > 0 && (o.text = malloc(n + 1)) == NULL)) {
+		origin_free(&o);
+		snprintf(msg, msglen, "not enough memory");
+		return DTS_HTTP_NETWORK;
+	}
+	if (o.text != NULL) {
+		memcpy(o.text, url, n);
+		o.text[n] = '\0';
+		o.len = n;
+	}
+	c->origin = o;
+	return DTS_HTTP_OK;
+}
+
 enum dts_http_kind dts_http_perform(struct dts_http_client *c,
 				    const struct dts_http_request *r,
 				    char *msg, size_t msglen)
 {
-	char *scheme = NULL, *host = NULL, *port = NULL;
+	const struct dts_http_origin *o = &c->origin;
 	char detail[160];
 	const char *reason;
-	enum dts_http_kind kind = DTS_HTTP_OK;
-	int insecure = 0;
-	CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+	enum dts_http_kind kind;
 	CURLcode rc;
-	CURLU *u = curl_url();
 
 	c->errbuf[0] = '\0';
-	if (u != NULL)
-		uc = curl_url_set(u, CURLUPART_URL, r->url, 0);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-	curl_url_cleanup(u);
-	if (uc != CURLUE_OK) {
-		/* The URL itself stays out: signed URLs carry secrets. */
-		snprintf(msg, msglen, "malformed URL: %s", curl_url_strerror(uc));
-		kind = DTS_HTTP_INVALID_ARGUMENT;
-		goto done;
-	}
-	insecure = c->cfg.insecure_host != NULL &&
-		   same_host(host, c->cfg.insecure_host);
-	if (strcmp(scheme, "https") != 0 &&
-	    !(c->cfg.allow_http && strcmp(scheme, "http") == 0)) {
+	kind = resolve_origin(c, r->url, msg, msglen);
+	if (kind != DTS_HTTP_OK)
+		return kind;
+	if (strcmp(o->scheme, "https") != 0 &&
+	    !(c->cfg.allow_http && strcmp(o->scheme, "http") == 0)) {
 		kind = DTS_HTTP_INVALID_ARGUMENT;
 		reason = c->cfg.allow_http ? "only http and https are allowed" :
 			 "only https is allowed (see allow_http)";
-	} else if (c->cfg.connect_to && set_connect_to(c, host, port) != 0) {
-		kind = DTS_HTTP_NETWORK;
-		reason = "not enough memory";
 	} else {
-		rc = setup(c, r, insecure);
+		rc = setup(c, r);
 		if (rc == CURLE_OK)
 			rc = curl_easy_perform(c->easy);
 		if (rc == CURLE_OK) {
 			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE,
 					  &c->status);
 			if (!c->encoded || c->body.len == 0)
-				goto done;
+				return DTS_HTTP_OK;
 			/* No request sends Accept-Encoding: the body is not
 			 * what the service meant to say. */
 			kind = DTS_HTTP_PROTOCOL;
@@ -732,11 +868,7 @@ enum dts_http_kind dts_http_perform(struct dts_http_client *c,
 			reason = refine(c, rc, &kind, detail, sizeof detail);
 		}
 	}
-	snprintf(msg, msglen, "%s://%s:%s: %s%s", scheme, host, port, reason,
-		 insecure ? UNSAFE_NOTE : "");
-done:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
+	snprintf(msg, msglen, "%s://%s:%s: %s%s", o->scheme, o->host, o->port,
+		 reason, o->insecure ? UNSAFE_NOTE : "");
 	return kind;
 }

@@ -55,13 +55,29 @@ struct dts_http_request {
 	long connect_timeout_ms, timeout_ms;	/* 0: the client's */
 };
 
+/* The origin (scheme://authority) of the last URL and what it parsed to,
+ * so a client that sends to one endpoint parses it once. */
+struct dts_http_origin {
+	char *text;		/* "scheme://authority" as it was in the URL */
+	size_t len;
+	char *scheme, *host, *port;
+	struct curl_slist *connect_to;	/* for connect_to, or NULL */
+	int insecure;
+};
+
 struct dts_http_client {
 	struct dts_http_config cfg;
 	CURL *easy;
-	/* Per request; freed by dts_http_clear. */
-	struct curl_slist *headers, *connect_to;
+	/* Per request, emptied by dts_http_clear; the memory is kept for the
+	 * next request (what grew large is released). */
+	struct curl_slist *headers;	/* nodes[0], or NULL */
+	struct dts_http_buf lines;	/* request header lines, each NUL-ended */
+	struct curl_slist *nodes;	/* one per line, pointing into lines */
+	size_t nlines, nodes_cap;
+	int has_type, has_expect;	/* a Content-Type / Expect line is in */
 	struct dts_http_buf body;
 	struct dts_http_buf head;	/* final response headers: "name\0value\0"... */
+	struct dts_http_origin origin;
 	long status;
 	int abort_reason;
 	int sent;		/* the request began to go out (prereq ran) */

@@ -295,17 +295,28 @@ static struct lclient *check_client(lua_State *L)
 	return luaL_checkudata(L, 1, CLIENT_MT);
 }
 
+/* RFC 9110 tchar, as a constant expression. */
+#define TCHAR(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || \
+		  ((c) >= '0' && (c) <= '9') || (c) == '!' || (c) == '#' || \
+		  (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' || \
+		  (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || \
+		  (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define T4(c) TCHAR(c), TCHAR((c) + 1), TCHAR((c) + 2), TCHAR((c) + 3)
+#define T16(c) T4(c), T4((c) + 4), T4((c) + 8), T4((c) + 12)
+#define T64(c) T16(c), T16((c) + 16), T16((c) + 32), T16((c) + 48)
+static const unsigned char IS_TCHAR[256] = { T64(0), T64(64), T64(128), T64(192) };
+#undef T4
+#undef T16
+#undef T64
+#undef TCHAR
+
 static int is_token(const char *s, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') ||
-		      (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL)))
+	for (i = 0; i < len; i++)
+		if (!IS_TCHAR[(unsigned char)s[i]])
 			return 0;
-	}
 	return len > 0;
 }
 
@@ -338,10 +349,21 @@ static const char *get_headers(lua_State *L, struct dts_http_client *c,
 	return NULL;
 }
 
-/* Pushes request[name], read raw. */
-static void req_field(lua_State *L, const char *name)
+/*
+ * The request's field names and the answer's keys, made once: an upvalue
+ * of request (a table indexed by these numbers).
+ */
+enum { K_METHOD = 1, K_URL, K_BODY, K_CONNECT_TIMEOUT, K_TIMEOUT, K_HEADERS,
+       K_STATUS, K_COUNT };
+static const char *const key_names[K_COUNT] = {
+	"", "method", "url", "body", "connect_timeout", "timeout", "headers",
+	"status"
+};
+
+/* Pushes request[name], read raw (the request is at 2). */
+static void req_field(lua_State *L, int key)
 {
-	lua_pushstring(L, name);
+	lua_rawgeti(L, lua_upvalueindex(1), key);
 	lua_rawget(L, 2);
 }
 
@@ -354,7 +376,7 @@ static const char *get_request(lua_State *L, struct dts_http_client *c,
 
 	memset(r, 0, sizeof *r);
 	*field = "method";
-	req_field(L, "method");
+	req_field(L, K_METHOD);
 	if (!lua_isnil(L, -1)) {
 		if (lua_type(L, -1) != LUA_TSTRING)
 			return "expected a string";
@@ -363,31 +385,31 @@ static const char *get_request(lua_State *L, struct dts_http_client *c,
 			return "invalid method";
 	}
 	*field = "url";
-	req_field(L, "url");
+	req_field(L, K_URL);
 	if (lua_type(L, -1) != LUA_TSTRING)
 		return "expected a string";
 	r->url = lua_tolstring(L, -1, &len);
 	if (strlen(r->url) != len)
 		return "must not contain NUL bytes";
 	*field = "body";
-	req_field(L, "body");
+	req_field(L, K_BODY);
 	if (!lua_isnil(L, -1)) {
 		if (lua_type(L, -1) != LUA_TSTRING)
 			return "expected a string";
 		r->body = lua_tolstring(L, -1, &r->body_len);
 	}
 	*field = "connect_timeout";
-	req_field(L, "connect_timeout");
+	req_field(L, K_CONNECT_TIMEOUT);
 	if (!lua_isnil(L, -1) &&
 	    (reason = get_seconds(L, -1, &r->connect_timeout_ms)) != NULL)
 		return reason;
 	*field = "timeout";
-	req_field(L, "timeout");
+	req_field(L, K_TIMEOUT);
 	if (!lua_isnil(L, -1) &&
 	    (reason = get_seconds(L, -1, &r->timeout_ms)) != NULL)
 		return reason;
 	*field = "headers";
-	req_field(L, "headers");
+	req_field(L, K_HEADERS);
 	if (lua_isnil(L, -1))
 		return NULL;
 	if (!lua_istable(L, -1))
@@ -395,33 +417,48 @@ static const char *get_request(lua_State *L, struct dts_http_client *c,
 	return get_headers(L, c, lua_gettop(L), field);
 }
 
+/* t[key] = the value on top (popped); t is at -2 before the value. */
+static void set_key(lua_State *L, int key)
+{
+	lua_rawgeti(L, lua_upvalueindex(1), key);
+	lua_insert(L, -2);
+	lua_rawset(L, -3);
+}
+
 static void push_response(lua_State *L, const struct dts_http_client *c)
 {
 	const char *p = c->head.data, *end = p + c->head.len;
-	const char *name, *value;
+	size_t n = 0;
 
+	for (; p < end; p += strlen(p) + 1)
+		n++;
 	lua_createtable(L, 0, 3);
 	lua_pushinteger(L, (lua_Integer)c->status);
-	lua_setfield(L, -2, "status");
-	lua_newtable(L);
-	while (p < end) {
-		name = p;
-		value = name + strlen(name) + 1;
-		p = value + strlen(value) + 1;
-		lua_getfield(L, -1, name);
+	set_key(L, K_STATUS);
+	lua_createtable(L, 0, (int)(n / 2));
+	for (p = c->head.data; p < end;) {
+		const char *name = p;
+		size_t name_len = strlen(name);
+		const char *value = name + name_len + 1;
+		size_t value_len = strlen(value);
+
+		p = value + value_len + 1;
+		lua_pushlstring(L, name, name_len);
+		lua_pushvalue(L, -1);
+		lua_rawget(L, -3);
 		if (lua_isnil(L, -1)) {
 			lua_pop(L, 1);
-			lua_pushstring(L, value);
+			lua_pushlstring(L, value, value_len);
 		} else {
 			lua_pushliteral(L, ", ");
-			lua_pushstring(L, value);
+			lua_pushlstring(L, value, value_len);
 			lua_concat(L, 3);
 		}
-		lua_setfield(L, -2, name);
+		lua_rawset(L, -3);
 	}
-	lua_setfield(L, -2, "headers");
+	set_key(L, K_HEADERS);
 	lua_pushlstring(L, c->body.len ? c->body.data : "", c->body.len);
-	lua_setfield(L, -2, "body");
+	set_key(L, K_BODY);
 }
 
 /* err.request_sent: whether the request went out before the failure (a
@@ -500,9 +537,8 @@ static int l_request(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TTABLE);
 	lua_settop(L, 2);
-	/* Allocates on 5.1 (a finalizer may close the client): before the
-	 * checks, after which nothing runs until the client is marked busy. */
-	lua_pushcfunction(L, request_body);
+	/* request_body, made once with the keys (no allocation here). */
+	lua_pushvalue(L, lua_upvalueindex(2));
 	lua_insert(L, 1);
 	luaL_argcheck(L, lc->http.easy != NULL, 1, "client is closed");
 	if (lc->busy)
@@ -664,10 +700,20 @@ int luaopen_dts_curl(lua_State *L)
 		{ NULL, NULL }
 	};
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	int i;
 
 	luaL_newmetatable(L, CLIENT_MT);
 	luaL_setfuncs(L, meta, 0);
-	luaL_newlib(L, methods);
+	luaL_newlibtable(L, methods);
+	/* Upvalues of the methods: the keys, and request_body (with them). */
+	lua_createtable(L, K_COUNT, 0);
+	for (i = 1; i < K_COUNT; i++) {
+		lua_pushstring(L, key_names[i]);
+		lua_rawseti(L, -2, i);
+	}
+	lua_pushvalue(L, -1);
+	lua_pushcclosure(L, request_body, 1);
+	luaL_setfuncs(L, methods, 2);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, ERROR_MT);

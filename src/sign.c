@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -26,6 +26,9 @@ static int out_of_memory(char *err)
 {
 	return fail(err, "out of memory");
 }
+
+/* A string literal, its length known at compile time. */
+#define LIT(s) ((struct dts_str){ (s), sizeof(s) - 1 })
 
 static struct dts_str str_of(const char *s)
 {
@@ -71,15 +74,17 @@ static int str_ieq(struct dts_str a, struct dts_str b)
 #define NAME_FMT "%.*s"
 #define NAME_ARG(s) (int)((s).n > 64 ? 64 : (s).n), (s).p
 
-static int check_utf8(struct dts_str s, const char *where, struct dts_str name,
+/* table: "query", "body", "headers", or "" for a top-level field. */
+static int check_utf8(struct dts_str s, const char *table, struct dts_str name,
 		      char *err)
 {
 	size_t ok = dts_utf8_valid_prefix(s.p, s.n);
 
 	if (ok == s.n)
 		return 0;
-	return fail(err, "%s" NAME_FMT ": not valid UTF-8 (byte 0x%02X at offset %zu)",
-		    where, NAME_ARG(name), (unsigned char)s.p[ok], ok);
+	return fail(err, "%s%s" NAME_FMT ": not valid UTF-8 (byte 0x%02X at "
+		    "offset %zu)", table, table[0] ? "." : "", NAME_ARG(name),
+		    (unsigned char)s.p[ok], ok);
 }
 
 /*
@@ -110,16 +115,16 @@ static int check_field(struct dts_str s, const char *name, char *err)
 		return fail(err, "%s: must not be empty", name);
 	if (check_controls(s, name, err) != 0)
 		return -1;
+	if (dts_utf8_valid_prefix(s.p, s.n) == s.n)
+		return 0;
 	return check_utf8(s, "", str_of(name), err);
 }
 
 static int check_pairs(const struct dts_pair *p, size_t n, const char *table,
 		       char *err)
 {
-	char where[32];
 	size_t i;
 
-	snprintf(where, sizeof where, "%s.", table);
 	for (i = 0; i < n; i++) {
 		size_t ok = dts_utf8_valid_prefix(p[i].name.p, p[i].name.n);
 
@@ -129,7 +134,7 @@ static int check_pairs(const struct dts_pair *p, size_t n, const char *table,
 			return fail(err, "%s: a parameter name is not valid UTF-8 "
 				    "(byte 0x%02X at offset %zu)", table,
 				    (unsigned char)p[i].name.p[ok], ok);
-		if (check_utf8(p[i].value, where, p[i].name, err) != 0)
+		if (check_utf8(p[i].value, table, p[i].name, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -143,18 +148,63 @@ static int pair_cmp(const void *a, const void *b)
 	return c != 0 ? c : str_cmp(x->value, y->value);
 }
 
-/* A sorted copy of n pairs; NULL (with err set) when out of memory. */
-static struct dts_pair *sorted_pairs(const struct dts_pair *p, size_t n, char *err)
-{
-	struct dts_pair *s = malloc((n ? n : 1) * sizeof *s);
+/*
+ * Scratch arrays of pairs: on the C stack up to SMALL entries (every
+ * request lua-dts makes), else on the heap.  They hold pointers and names,
+ * never secrets.
+ */
+#define SMALL 32
 
-	if (s == NULL) {
+struct tmp_pairs {
+	struct dts_pair *p;
+	struct dts_pair small[SMALL];
+};
+
+static struct dts_pair *tmp_alloc(struct tmp_pairs *t, size_t n, char *err)
+{
+	t->p = n <= SMALL ? t->small : malloc(n * sizeof *t->p);
+	if (t->p == NULL)
 		out_of_memory(err);
-		return NULL;
+	return t->p;
+}
+
+static void tmp_free(struct tmp_pairs *t)
+{
+	if (t->p != t->small)
+		free(t->p);
+	t->p = NULL;
+}
+
+/* Insertion sort for the few pairs a request has, qsort beyond. */
+static void sort_pairs(struct dts_pair *p, size_t n)
+{
+	size_t i, j;
+
+	if (n > 16) {
+		qsort(p, n, sizeof *p, pair_cmp);
+		return;
 	}
+	for (i = 1; i < n; i++) {
+		struct dts_pair x = p[i];
+
+		for (j = i; j > 0 && pair_cmp(&p[j - 1], &x) > 0; j--)
+			p[j] = p[j - 1];
+		p[j] = x;
+	}
+}
+
+/* A sorted copy of n pairs in t; NULL (with err set) when out of memory. */
+static struct dts_pair *sorted_pairs(struct tmp_pairs *t,
+				     const struct dts_pair *p, size_t n,
+				     char *err)
+{
+	struct dts_pair *s = tmp_alloc(t, n, err);
+
+	if (s == NULL)
+		return NULL;
 	if (n > 0) {
 		memcpy(s, p, n * sizeof *s);
-		qsort(s, n, sizeof *s, pair_cmp);
+		sort_pairs(s, n);
 	}
 	return s;
 }
@@ -162,8 +212,12 @@ static struct dts_pair *sorted_pairs(const struct dts_pair *p, size_t n, char *e
 /* name=value&... over pairs already in order, both sides percent-encoded. */
 static void put_form(struct dts_buf *out, const struct dts_pair *p, size_t n)
 {
-	size_t i;
+	size_t i, room = 0;
 
+	for (i = 0; i < n; i++)
+		room += 3 * (p[i].name.n + p[i].value.n) + 2;
+	if (dts_buf_reserve(out, room) != 0)
+		return;
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			dts_buf_putc(out, '&');
@@ -192,71 +246,183 @@ static const char *next_header(const char *p, struct dts_str *name,
 	return p + value->n + 1;
 }
 
-int dts_sha256_hex(char out[64], const void *p, size_t n)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
+/* ---- Hashing: algorithms fetched once, one context reused ---- */
 
-	if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len != 32)
+int dts_signer_init(struct dts_signer *s)
+{
+	memset(s, 0, sizeof *s);
+	dts_buf_init(&s->scratch);
+	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	s->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	s->md = EVP_MD_CTX_new();
+	s->v3 = malloc(sizeof *s->v3);
+	if (s->v3 != NULL)
+		dts_v3_output_init(s->v3);
+	if (s->sha256 == NULL || s->sha1 == NULL || s->md == NULL ||
+	    s->v3 == NULL) {
+		dts_signer_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void dts_signer_free(struct dts_signer *s)
+{
+	EVP_MD_CTX_free(s->md);
+	EVP_MD_free(s->sha256);
+	EVP_MD_free(s->sha1);
+	dts_buf_free(&s->scratch);
+	if (s->v3 != NULL) {
+		dts_v3_output_free(s->v3);
+		free(s->v3);
+	}
+	memset(s, 0, sizeof *s);
+}
+
+/* The digest of a then b (b may be empty) into out (its size: md's). */
+static int digest2(struct dts_signer *s, const EVP_MD *md, const void *a,
+		   size_t na, const void *b, size_t nb, unsigned char *out)
+{
+	return EVP_DigestInit_ex2(s->md, md, NULL) == 1 &&
+	       EVP_DigestUpdate(s->md, a, na) == 1 &&
+	       (nb == 0 || EVP_DigestUpdate(s->md, b, nb) == 1) &&
+	       EVP_DigestFinal_ex(s->md, out, NULL) == 1;
+}
+
+/*
+ * HMAC (RFC 2104) on the signer's context, with the key given as two
+ * pieces (V1's is the secret then "&").  Both digests here have 64-byte
+ * blocks.  Everything derived from the key is wiped before returning.
+ */
+#define HMAC_BLOCK 64
+
+static int hmac(struct dts_signer *s, const EVP_MD *md, struct dts_str k1,
+		struct dts_str k2, const void *msg, size_t n, unsigned char *out)
+{
+	unsigned char pad[HMAC_BLOCK], inner[EVP_MAX_MD_SIZE];
+	const size_t len = (size_t)EVP_MD_get_size(md);
+	size_t i;
+	int ok = 1;
+
+	memset(pad, 0, sizeof pad);
+	if (k1.n + k2.n <= HMAC_BLOCK) {
+		if (k1.n > 0)
+			memcpy(pad, k1.p, k1.n);
+		if (k2.n > 0)
+			memcpy(pad + k1.n, k2.p, k2.n);
+	} else {
+		ok = digest2(s, md, k1.p, k1.n, k2.p, k2.n, pad);
+	}
+	for (i = 0; i < HMAC_BLOCK; i++)
+		pad[i] ^= 0x36;
+	ok = ok && digest2(s, md, pad, HMAC_BLOCK, msg, n, inner);
+	for (i = 0; i < HMAC_BLOCK; i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	ok = ok && digest2(s, md, pad, HMAC_BLOCK, inner, len, out);
+	OPENSSL_cleanse(pad, sizeof pad);
+	OPENSSL_cleanse(inner, sizeof inner);
+	return ok ? 0 : -1;
+}
+
+int dts_signer_sha256_hex(struct dts_signer *s, char out[64], const void *p,
+			  size_t n)
+{
+	unsigned char md[32];
+
+	if (!digest2(s, s->sha256, p, n, NULL, 0, md))
 		return -1;
 	dts_hex(out, md, 32);
 	return 0;
+}
+
+int dts_signer_hmac_sha256_hex(struct dts_signer *s, char out[64],
+			       struct dts_str key, struct dts_str msg)
+{
+	unsigned char md[32];
+	struct dts_str none = { "", 0 };
+
+	if (hmac(s, s->sha256, key, none, msg.p, msg.n, md) != 0)
+		return -1;
+	dts_hex(out, md, 32);
+	return 0;
+}
+
+int dts_sha256_hex(char out[64], const void *p, size_t n)
+{
+	struct dts_signer s;
+	int rc;
+
+	if (dts_signer_init(&s) != 0)
+		return -1;
+	rc = dts_signer_sha256_hex(&s, out, p, n);
+	dts_signer_free(&s);
+	return rc;
 }
 
 int dts_hmac_sha256_hex(char out[64], struct dts_str key, struct dts_str msg)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
+	struct dts_signer s;
+	int rc;
 
-	if (HMAC(EVP_sha256(), key.p, (int)key.n, (const unsigned char *)msg.p,
-		 msg.n, md, &len) == NULL || len != 32)
+	if (dts_signer_init(&s) != 0)
 		return -1;
-	dts_hex(out, md, 32);
-	return 0;
+	rc = dts_signer_hmac_sha256_hex(&s, out, key, msg);
+	dts_signer_free(&s);
+	return rc;
 }
 
 /* ---- RPC V1: HMAC-SHA1 over METHOD&%2F&encode(canonical query) ---- */
 
-static void v1_string_to_sign(struct dts_buf *out, struct dts_str method,
+static void v1_string_to_sign(struct dts_signer *s, struct dts_buf *out,
+			      struct dts_str method,
 			      const struct dts_pair *sorted, size_t n)
 {
-	struct dts_buf canonical;
+	struct dts_buf *canonical = &s->scratch;
 
-	dts_buf_init(&canonical);
-	put_form(&canonical, sorted, n);
+	dts_buf_reset(canonical);
+	put_form(canonical, sorted, n);
 	dts_buf_putstr(out, method);
 	dts_buf_puts(out, "&%2F&");
-	if (canonical.failed)
+	if (canonical->failed)
 		out->failed = 1;
 	else
-		dts_pct_encode(out, canonical.data, canonical.len);
-	dts_buf_free(&canonical);
+		dts_pct_encode(out, canonical->data, canonical->len);
+	dts_buf_reset(canonical);
 }
 
-static int v1_hmac(struct dts_buf *sig, struct dts_str secret,
-		   const struct dts_buf *sts, char *err)
+static int v1_hmac(struct dts_signer *s, struct dts_buf *sig,
+		   struct dts_str secret, const struct dts_buf *sts, char *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	struct dts_buf key;
-	int ok;
-
+	unsigned char md[20];
+	char b64[DTS_BASE64_LEN(20)];
 	/* The key is the secret with a literal '&' appended (signing.md 2.2). */
-	dts_buf_init(&key);
-	dts_buf_putstr(&key, secret);
-	dts_buf_putc(&key, '&');
-	ok = !key.failed &&
-	     HMAC(EVP_sha1(), key.data, (int)key.len,
-		  (const unsigned char *)sts->data, sts->len, md, &len) != NULL;
-	dts_buf_free(&key);
-	if (!ok)
-		return fail(err, "HMAC-SHA1 failed");
-	{
-		char b64[DTS_BASE64_LEN(EVP_MAX_MD_SIZE)];
+	struct dts_str amp = { "&", 1 };
 
-		dts_buf_put(sig, b64, dts_base64(b64, md, len));
-	}
+	if (hmac(s, s->sha1, secret, amp, sts->data, sts->len, md) != 0)
+		return fail(err, "HMAC-SHA1 failed");
+	dts_buf_put(sig, b64, dts_base64(b64, md, sizeof md));
 	return sig->failed ? out_of_memory(err) : 0;
+}
+
+int dts_v1_signature_with(struct dts_signer *s, struct dts_str method,
+			  const struct dts_pair *params, size_t n,
+			  struct dts_str secret, struct dts_buf *string_to_sign,
+			  struct dts_buf *signature, char err[DTS_ERR_MAX])
+{
+	struct tmp_pairs t;
+	struct dts_pair *sorted;
+
+	if (check_controls(method, "method", err) != 0 ||
+	    check_controls(secret, "access_key_secret", err) != 0 ||
+	    check_pairs(params, n, "params", err) != 0)
+		return -1;
+	if ((sorted = sorted_pairs(&t, params, n, err)) == NULL)
+		return -1;
+	v1_string_to_sign(s, string_to_sign, method, sorted, n);
+	tmp_free(&t);
+	if (string_to_sign->failed)
+		return out_of_memory(err);
+	return v1_hmac(s, signature, secret, string_to_sign, err);
 }
 
 int dts_v1_signature(struct dts_str method, const struct dts_pair *params,
@@ -264,39 +430,42 @@ int dts_v1_signature(struct dts_str method, const struct dts_pair *params,
 		     struct dts_buf *string_to_sign, struct dts_buf *signature,
 		     char err[DTS_ERR_MAX])
 {
-	struct dts_pair *sorted;
+	struct dts_signer s;
 	int rc;
 
-	if (check_controls(method, "method", err) != 0 ||
-	    check_controls(secret, "access_key_secret", err) != 0 ||
-	    check_pairs(params, n, "params", err) != 0)
-		return -1;
-	if ((sorted = sorted_pairs(params, n, err)) == NULL)
-		return -1;
-	v1_string_to_sign(string_to_sign, method, sorted, n);
-	free(sorted);
-	if (string_to_sign->failed)
-		return out_of_memory(err);
-	rc = v1_hmac(signature, secret, string_to_sign, err);
+	if (dts_signer_init(&s) != 0)
+		return fail(err, "OpenSSL cannot provide SHA-1 and SHA-256");
+	rc = dts_v1_signature_with(&s, method, params, n, secret,
+				   string_to_sign, signature, err);
+	dts_signer_free(&s);
 	return rc;
 }
 
 /* ---- V3: ACS3-HMAC-SHA256 ---- */
 
+/* RFC 9110 tchar, as a constant expression. */
+#define TCHAR(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || \
+		  ((c) >= '0' && (c) <= '9') || (c) == '!' || (c) == '#' || \
+		  (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' || \
+		  (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || \
+		  (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define T4(c) TCHAR(c), TCHAR((c) + 1), TCHAR((c) + 2), TCHAR((c) + 3)
+#define T16(c) T4(c), T4((c) + 4), T4((c) + 8), T4((c) + 12)
+#define T64(c) T16(c), T16((c) + 16), T16((c) + 32), T16((c) + 48)
+static const unsigned char IS_TCHAR[256] = { T64(0), T64(64), T64(128), T64(192) };
+#undef T4
+#undef T16
+#undef T64
+
 static int header_name_ok(struct dts_str s)
 {
-	static const char tchar[] = "!#$%&'*+-.^_`|~";
 	size_t i;
 
 	if (s.n == 0)
 		return 0;
-	for (i = 0; i < s.n; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || (c != 0 && strchr(tchar, c))))
+	for (i = 0; i < s.n; i++)
+		if (!IS_TCHAR[(unsigned char)s.p[i]])
 			return 0;
-	}
 	return 1;
 }
 
@@ -316,7 +485,7 @@ static int check_headers(const struct dts_pair *h, size_t n, char *err)
 					    "character 0x%02X in value",
 					    NAME_ARG(h[i].name), c);
 		}
-		if (check_utf8(h[i].value, "headers.", h[i].name, err) != 0)
+		if (check_utf8(h[i].value, "headers", h[i].name, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -340,37 +509,43 @@ static struct dts_str trim(struct dts_str s)
  * joined by ','), sorted by name: the form the canonical headers need, and
  * the form in which they are sent, so what is signed is what is sent.
  */
-static int normalize_headers(const struct dts_pair *h, size_t n,
+/* checked: the headers were checked already (dts_sign checks the caller's,
+ * and its own are checked fields). */
+static int normalize_headers(const struct dts_pair *h, size_t n, int checked,
 			     struct dts_buf *out, size_t *count, char *err)
 {
+	struct tmp_pairs t;
 	struct dts_pair *e;
-	struct dts_buf names;
-	size_t i, off = 0;
+	char small[512], *names;
+	size_t i, off = 0, total = 0;
 
 	*count = 0;
-	if (check_headers(h, n, err) != 0)
+	if (!checked && check_headers(h, n, err) != 0)
 		return -1;
-	dts_buf_init(&names);
+	for (i = 0; i < n; i++)
+		total += h[i].name.n;
+	names = total <= sizeof small ? small : malloc(total);
+	if (names == NULL)
+		return out_of_memory(err);
+	if ((e = tmp_alloc(&t, n, err)) == NULL) {
+		if (names != small)
+			free(names);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		size_t k;
 
 		for (k = 0; k < h[i].name.n; k++)
-			dts_buf_putc(&names, lower(h[i].name.p[k]));
-	}
-	e = malloc((n ? n : 1) * sizeof *e);
-	if (e == NULL || names.failed) {
-		free(e);
-		dts_buf_free(&names);
-		return out_of_memory(err);
-	}
-	for (i = 0; i < n; i++) {
-		e[i].name.p = names.data + off;
+			names[off + k] = lower(h[i].name.p[k]);
+		e[i].name.p = names + off;
 		e[i].name.n = h[i].name.n;
 		e[i].value = trim(h[i].value);
 		off += h[i].name.n;
 	}
-	if (n > 0)
-		qsort(e, n, sizeof *e, pair_cmp);
+	sort_pairs(e, n);
+	for (i = 0; i < n; i++)
+		total += e[i].name.n + e[i].value.n + 2;
+	dts_buf_reserve(out, total);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && str_cmp(e[i].name, e[i - 1].name) == 0) {
 			/* Same name again: replace the closing NUL by ','. */
@@ -382,15 +557,16 @@ static int normalize_headers(const struct dts_pair *h, size_t n,
 		put_header(out, e[i].name, e[i].value);
 		++*count;
 	}
-	free(e);
-	dts_buf_free(&names);
+	tmp_free(&t);
+	if (names != small)
+		free(names);
 	return out->failed ? out_of_memory(err) : 0;
 }
 
 static int signed_by_default(struct dts_str name)
 {
-	return str_eq(name, "host") || str_eq(name, "content-type") ||
-	       (name.n >= 6 && memcmp(name.p, "x-acs-", 6) == 0);
+	return (name.n >= 6 && memcmp(name.p, "x-acs-", 6) == 0) ||
+	       str_eq(name, "host") || str_eq(name, "content-type");
 }
 
 static int is_signed(const struct dts_v3_input *in, struct dts_str name)
@@ -452,31 +628,49 @@ void dts_v3_output_free(struct dts_v3_output *o)
 	o->nheaders = 0;
 }
 
-int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
-		     char err[DTS_ERR_MAX])
+void dts_v3_output_reset(struct dts_v3_output *o)
+{
+	dts_buf_reset(&o->canonical_query);
+	dts_buf_reset(&o->canonical_request);
+	dts_buf_reset(&o->string_to_sign);
+	dts_buf_reset(&o->signature);
+	dts_buf_reset(&o->signed_headers);
+	dts_buf_reset(&o->authorization);
+	dts_buf_reset(&o->headers);
+	o->nheaders = 0;
+}
+
+/* checked: every input was checked already (dts_sign's own call). */
+static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
+			int checked, struct dts_v3_output *out, char *err)
 {
 	struct dts_buf *cr = &out->canonical_request;
+	struct tmp_pairs t;
 	struct dts_pair *query;
 	const char *p;
 	char hash[64];
 	size_t i;
 
-	if (check_controls(in->method, "method", err) != 0 ||
-	    check_controls(in->payload_hash, "payload_hash", err) != 0 ||
-	    check_controls(in->access_key_id, "access_key_id", err) != 0 ||
-	    check_controls(in->access_key_secret, "access_key_secret", err) != 0 ||
-	    check_pairs(in->query, in->nquery, "query", err) != 0)
+	if (!checked &&
+	    (check_controls(in->method, "method", err) != 0 ||
+	     check_controls(in->payload_hash, "payload_hash", err) != 0 ||
+	     check_controls(in->access_key_id, "access_key_id", err) != 0 ||
+	     check_controls(in->access_key_secret, "access_key_secret", err) != 0 ||
+	     check_pairs(in->query, in->nquery, "query", err) != 0))
 		return -1;
-	if (normalize_headers(in->headers, in->nheaders, &out->headers,
+	if (normalize_headers(in->headers, in->nheaders, checked, &out->headers,
 			      &out->nheaders, err) != 0)
 		return -1;
 	if (check_signed_present(in, out, err) != 0)
 		return -1;
-	if ((query = sorted_pairs(in->query, in->nquery, err)) == NULL)
+	if ((query = sorted_pairs(&t, in->query, in->nquery, err)) == NULL)
 		return -1;
 	put_form(&out->canonical_query, query, in->nquery);
-	free(query);
+	tmp_free(&t);
 
+	/* Everything but the path and the query is in headers already. */
+	dts_buf_reserve(cr, in->method.n + 3 * in->path.n + out->canonical_query.len +
+			2 * out->headers.len + in->payload_hash.n + 8);
 	dts_buf_putstr(cr, in->method);
 	dts_buf_putc(cr, '\n');
 	/* An empty path stays empty, as in the SDKs' own test vectors. */
@@ -505,7 +699,7 @@ int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
 	if (cr->failed || out->signed_headers.failed)
 		return out_of_memory(err);
 
-	if (dts_sha256_hex(hash, cr->data, cr->len) != 0)
+	if (dts_signer_sha256_hex(s, hash, cr->data, cr->len) != 0)
 		return fail(err, "SHA-256 failed");
 	dts_buf_puts(&out->string_to_sign, "ACS3-HMAC-SHA256\n");
 	dts_buf_put(&out->string_to_sign, hash, sizeof hash);
@@ -515,10 +709,12 @@ int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
 		struct dts_str sts = { out->string_to_sign.data, out->string_to_sign.len };
 		char sig[64];
 
-		if (dts_hmac_sha256_hex(sig, in->access_key_secret, sts) != 0)
+		if (dts_signer_hmac_sha256_hex(s, sig, in->access_key_secret, sts) != 0)
 			return fail(err, "HMAC-SHA256 failed");
 		dts_buf_put(&out->signature, sig, sizeof sig);
 	}
+	dts_buf_reserve(&out->authorization, 64 + in->access_key_id.n +
+			out->signed_headers.len + out->signature.len);
 	dts_buf_puts(&out->authorization, "ACS3-HMAC-SHA256 Credential=");
 	dts_buf_putstr(&out->authorization, in->access_key_id);
 	dts_buf_puts(&out->authorization, ",SignedHeaders=");
@@ -528,6 +724,25 @@ int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
 	dts_buf_put(&out->authorization, out->signature.data, out->signature.len);
 	return out->authorization.failed || out->signature.failed
 		? out_of_memory(err) : 0;
+}
+
+int dts_v3_signature_with(struct dts_signer *s, const struct dts_v3_input *in,
+			  struct dts_v3_output *out, char err[DTS_ERR_MAX])
+{
+	return v3_signature(s, in, 0, out, err);
+}
+
+int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
+		     char err[DTS_ERR_MAX])
+{
+	struct dts_signer s;
+	int rc;
+
+	if (dts_signer_init(&s) != 0)
+		return fail(err, "OpenSSL cannot provide SHA-1 and SHA-256");
+	rc = dts_v3_signature_with(&s, in, out, err);
+	dts_signer_free(&s);
+	return rc;
 }
 
 /* ---- The whole request ---- */
@@ -552,6 +767,18 @@ void dts_signed_free(struct dts_signed *s)
 	dts_buf_free(&s->string_to_sign);
 	dts_buf_free(&s->canonical_request);
 	dts_buf_free(&s->headers);
+	s->nheaders = 0;
+}
+
+void dts_signed_reset(struct dts_signed *s)
+{
+	s->method[0] = '\0';
+	dts_buf_reset(&s->target);
+	dts_buf_reset(&s->body);
+	dts_buf_reset(&s->signature);
+	dts_buf_reset(&s->string_to_sign);
+	dts_buf_reset(&s->canonical_request);
+	dts_buf_reset(&s->headers);
 	s->nheaders = 0;
 }
 
@@ -585,7 +812,8 @@ static int check_host(struct dts_str h, char *err)
 	for (i = 0; i < h.n; i++) {
 		unsigned char c = (unsigned char)h.p[i];
 
-		if (c <= ' ' || c == 0x7F || strchr("/?#@\\", c) != NULL)
+		if (c <= ' ' || c == 0x7F || c == '/' || c == '?' || c == '#' ||
+		    c == '@' || c == '\\')
 			return fail(err, "host: invalid character 0x%02X; give the "
 				    "host name (and :port) only", c);
 	}
@@ -595,16 +823,14 @@ static int check_host(struct dts_str h, char *err)
 static int check_request(const struct dts_request *r, struct dts_signed *o,
 			 char *err)
 {
-	static const char *const methods[] = { "GET", "POST" };
-	size_t i;
-
 	if (r->scheme != DTS_SCHEME_V1 && r->scheme != DTS_SCHEME_V3)
 		return fail(err, "scheme: expected \"v1\" or \"v3\"");
 	if (check_field(r->method, "method", err) != 0)
 		return -1;
-	for (i = 0; i < 2; i++)
-		if (str_ieq(r->method, str_of(methods[i])))
-			strcpy(o->method, methods[i]);
+	if (str_ieq(r->method, LIT("GET")))
+		strcpy(o->method, "GET");
+	else if (str_ieq(r->method, LIT("POST")))
+		strcpy(o->method, "POST");
 	if (o->method[0] == '\0')
 		return fail(err, "method: expected \"GET\" or \"POST\" (RPC style)");
 	if (strcmp(o->method, "GET") == 0 && r->nbody > 0)
@@ -644,7 +870,7 @@ static int check_own_headers(const struct dts_request *r,
 	size_t i, k;
 
 	for (i = 0; i < r->nheaders; i++) {
-		if (str_ieq(r->headers[i].name, str_of("authorization")))
+		if (str_ieq(r->headers[i].name, LIT("authorization")))
 			return fail(err, "headers.authorization: set by the signer");
 		for (k = 0; k < nown; k++)
 			if (str_ieq(r->headers[i].name, own[k].name))
@@ -655,26 +881,18 @@ static int check_own_headers(const struct dts_request *r,
 	return 0;
 }
 
-static struct dts_pair pair_of(const char *name, struct dts_str value)
-{
-	struct dts_pair p;
-
-	p.name = str_of(name);
-	p.value = value;
-	return p;
-}
+#define pair_of(name, value) ((struct dts_pair){ LIT(name), (value) })
 
 /* Own headers first, then the caller's: one array for normalize_headers. */
-static struct dts_pair *all_headers(const struct dts_request *r,
+static struct dts_pair *all_headers(struct tmp_pairs *t,
+				    const struct dts_request *r,
 				    const struct dts_pair *own, size_t nown,
 				    char *err)
 {
-	struct dts_pair *h = malloc((nown + r->nheaders) * sizeof *h);
+	struct dts_pair *h = tmp_alloc(t, nown + r->nheaders, err);
 
-	if (h == NULL) {
-		out_of_memory(err);
+	if (h == NULL)
 		return NULL;
-	}
 	memcpy(h, own, nown * sizeof *h);
 	if (r->nheaders > 0)
 		memcpy(h + nown, r->headers, r->nheaders * sizeof *h);
@@ -683,7 +901,8 @@ static struct dts_pair *all_headers(const struct dts_request *r,
 
 static int put_body(const struct dts_request *r, struct dts_signed *o, char *err)
 {
-	struct dts_pair *body = sorted_pairs(r->body, r->nbody, err);
+	struct tmp_pairs t;
+	struct dts_pair *body = sorted_pairs(&t, r->body, r->nbody, err);
 	size_t i;
 
 	if (body == NULL)
@@ -692,11 +911,11 @@ static int put_body(const struct dts_request *r, struct dts_signed *o, char *err
 		if (str_cmp(body[i].name, body[i - 1].name) == 0) {
 			fail(err, "body." NAME_FMT ": given twice",
 			     NAME_ARG(body[i].name));
-			free(body);
+			tmp_free(&t);
 			return -1;
 		}
 	put_form(&o->body, body, r->nbody);
-	free(body);
+	tmp_free(&t);
 	return o->body.failed ? out_of_memory(err) : 0;
 }
 
@@ -713,6 +932,23 @@ struct tagged {
 	enum origin from;
 };
 
+static void sort_tagged(struct tagged *t, size_t n)
+{
+	size_t i, j;
+
+	if (n > 16) {
+		qsort(t, n, sizeof *t, pair_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		struct tagged x = t[i];
+
+		for (j = i; j > 0 && pair_cmp(&t[j - 1], &x) > 0; j--)
+			t[j] = t[j - 1];
+		t[j] = x;
+	}
+}
+
 /* Two user parameters of one name (common names were refused earlier). */
 static int v1_collision(const struct tagged *a, const struct tagged *b,
 			char *err)
@@ -724,12 +960,14 @@ static int v1_collision(const struct tagged *a, const struct tagged *b,
 		    NAME_ARG(a->p.name));
 }
 
-static int sign_v1(const struct dts_request *r, struct dts_signed *o, char *err)
+static int sign_v1(struct dts_signer *s, const struct dts_request *r,
+		   struct dts_signed *o, char *err)
 {
-	const size_t ncommon = 9;
+	const size_t ncommon = 9, total = ncommon + r->nquery + r->nbody;
 	size_t n = 0, i;
-	struct tagged *t;
-	struct dts_pair *sorted, own[4];
+	struct tagged small_t[SMALL], *t;
+	struct tmp_pairs sorted_tmp, headers_tmp;
+	struct dts_pair *sorted, *headers, own[4];
 	struct dts_buf *url = &o->target;
 	int rc = -1;
 
@@ -746,19 +984,21 @@ static int sign_v1(const struct dts_request *r, struct dts_signed *o, char *err)
 					    i < r->nquery ? "query" : "body",
 					    NAME_ARG(p->name));
 	}
-	t = malloc((ncommon + r->nquery + r->nbody) * sizeof *t);
-	sorted = malloc((ncommon + r->nquery + r->nbody) * sizeof *sorted);
-	if (t == NULL || sorted == NULL) {
-		out_of_memory(err);
-		goto done;
+	t = total <= SMALL ? small_t : malloc(total * sizeof *t);
+	if (t == NULL)
+		return out_of_memory(err);
+	if ((sorted = tmp_alloc(&sorted_tmp, total, err)) == NULL) {
+		if (t != small_t)
+			free(t);
+		return -1;
 	}
 #define ADD(nm, val, src) (t[n].p = pair_of(nm, val), t[n++].from = (src))
 	ADD("AccessKeyId", r->access_key_id, COMMON);
 	ADD("Action", r->action, COMMON);
-	ADD("Format", str_of("JSON"), COMMON);
-	ADD("SignatureMethod", str_of("HMAC-SHA1"), COMMON);
+	ADD("Format", LIT("JSON"), COMMON);
+	ADD("SignatureMethod", LIT("HMAC-SHA1"), COMMON);
 	ADD("SignatureNonce", r->nonce, COMMON);
-	ADD("SignatureVersion", str_of("1.0"), COMMON);
+	ADD("SignatureVersion", LIT("1.0"), COMMON);
 	ADD("Timestamp", r->timestamp, COMMON);
 	ADD("Version", r->version, COMMON);
 	if (r->security_token.p != NULL && r->security_token.n > 0)
@@ -772,7 +1012,7 @@ static int sign_v1(const struct dts_request *r, struct dts_signed *o, char *err)
 		t[n].p = r->body[i];
 		t[n].from = BODY;
 	}
-	qsort(t, n, sizeof *t, pair_cmp);
+	sort_tagged(t, n);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && str_cmp(t[i].p.name, t[i - 1].p.name) == 0) {
 			v1_collision(&t[i - 1], &t[i], err);
@@ -780,12 +1020,13 @@ static int sign_v1(const struct dts_request *r, struct dts_signed *o, char *err)
 		}
 		sorted[i] = t[i].p;
 	}
-	v1_string_to_sign(&o->string_to_sign, str_of(o->method), sorted, n);
+	v1_string_to_sign(s, &o->string_to_sign, str_of(o->method), sorted, n);
 	if (o->string_to_sign.failed) {
 		out_of_memory(err);
 		goto done;
 	}
-	if (v1_hmac(&o->signature, r->access_key_secret, &o->string_to_sign, err) != 0)
+	if (v1_hmac(s, &o->signature, r->access_key_secret, &o->string_to_sign,
+		    err) != 0)
 		goto done;
 
 	/* Everything but the form body goes in the URL, Signature last. */
@@ -812,25 +1053,36 @@ static int sign_v1(const struct dts_request *r, struct dts_signed *o, char *err)
 	own[n++] = pair_of("x-acs-action", r->action);
 	own[n++] = pair_of("x-acs-version", r->version);
 	if (o->body.len > 0)
-		own[n++] = pair_of("content-type", str_of(FORM_TYPE));
+		own[n++] = pair_of("content-type", LIT(FORM_TYPE));
 	if (check_own_headers(r, own, n, err) != 0)
 		goto done;
-	free(sorted);
-	if ((sorted = all_headers(r, own, n, err)) == NULL)
+	if ((headers = all_headers(&headers_tmp, r, own, n, err)) == NULL)
 		goto done;
-	rc = normalize_headers(sorted, n + r->nheaders, &o->headers,
+	rc = normalize_headers(headers, n + r->nheaders, 1, &o->headers,
 			       &o->nheaders, err);
+	tmp_free(&headers_tmp);
 done:
-	free(t);
-	free(sorted);
+	if (t != small_t)
+		free(t);
+	tmp_free(&sorted_tmp);
 	return rc;
 }
 
-static int sign_v3(const struct dts_request *r, struct dts_signed *o, char *err)
+static void swap_bufs(struct dts_buf *a, struct dts_buf *b)
+{
+	struct dts_buf t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static int sign_v3(struct dts_signer *s, const struct dts_request *r,
+		   struct dts_signed *o, char *err)
 {
 	struct dts_v3_input in;
-	struct dts_v3_output out;
-	struct dts_pair own[9], *headers = NULL;
+	struct dts_v3_output *out = s->v3;
+	struct tmp_pairs headers_tmp;
+	struct dts_pair own[9], *headers;
 	char hash[65];
 	size_t n = 0;
 	int rc = -1;
@@ -839,7 +1091,7 @@ static int sign_v3(const struct dts_request *r, struct dts_signed *o, char *err)
 		return -1;
 	if (o->body.len == 0)
 		memcpy(hash, EMPTY_SHA256, 64);
-	else if (dts_sha256_hex(hash, o->body.data, o->body.len) != 0)
+	else if (dts_signer_sha256_hex(s, hash, o->body.data, o->body.len) != 0)
 		return fail(err, "SHA-256 failed");
 	hash[64] = '\0';
 
@@ -848,60 +1100,59 @@ static int sign_v3(const struct dts_request *r, struct dts_signed *o, char *err)
 	own[n++] = pair_of("x-acs-version", r->version);
 	own[n++] = pair_of("x-acs-date", r->timestamp);
 	own[n++] = pair_of("x-acs-signature-nonce", r->nonce);
-	own[n++] = pair_of("x-acs-content-sha256", str_of(hash));
+	own[n++] = pair_of("x-acs-content-sha256", ((struct dts_str){ hash, 64 }));
 	if (o->body.len > 0)
-		own[n++] = pair_of("content-type", str_of(FORM_TYPE));
+		own[n++] = pair_of("content-type", LIT(FORM_TYPE));
 	if (r->security_token.p != NULL && r->security_token.n > 0) {
 		own[n++] = pair_of("x-acs-security-token", r->security_token);
 		own[n++] = pair_of("x-acs-accesskey-id", r->access_key_id);
 	}
 	if (check_own_headers(r, own, n, err) != 0)
 		return -1;
-	if ((headers = all_headers(r, own, n, err)) == NULL)
+	if ((headers = all_headers(&headers_tmp, r, own, n, err)) == NULL)
 		return -1;
 
 	memset(&in, 0, sizeof in);
 	in.method = str_of(o->method);
 	in.path = r->path.p != NULL ? r->path : str_of("/");
-	in.payload_hash = str_of(hash);
+	in.payload_hash.p = hash;
+	in.payload_hash.n = 64;
 	in.access_key_id = r->access_key_id;
 	in.access_key_secret = r->access_key_secret;
 	in.query = r->query;
 	in.nquery = r->nquery;
 	in.headers = headers;
 	in.nheaders = n + r->nheaders;
-	dts_v3_output_init(&out);
-	if (dts_v3_signature(&in, &out, err) != 0)
+	dts_v3_output_reset(out);
+	if (v3_signature(s, &in, 1, out, err) != 0)
 		goto done;
 
+	dts_buf_reserve(&o->target, 3 * in.path.n + 1 + out->canonical_query.len);
 	dts_pct_encode_path(&o->target, in.path.p, in.path.n);
-	if (out.canonical_query.len > 0) {
+	if (out->canonical_query.len > 0) {
 		dts_buf_putc(&o->target, '?');
-		dts_buf_put(&o->target, out.canonical_query.data,
-			    out.canonical_query.len);
+		dts_buf_put(&o->target, out->canonical_query.data,
+			    out->canonical_query.len);
 	}
-	/* Hand the buffers over rather than copy them. */
-	o->headers = out.headers;
-	o->nheaders = out.nheaders;
-	dts_buf_init(&out.headers);
-	put_header(&o->headers, str_of("authorization"),
-		   (struct dts_str){ out.authorization.data, out.authorization.len });
+	/* Hand the buffers over rather than copy them: the signer's (empty)
+	 * ones take their place, to be reused. */
+	swap_bufs(&o->headers, &out->headers);
+	o->nheaders = out->nheaders;
+	put_header(&o->headers, LIT("authorization"),
+		   (struct dts_str){ out->authorization.data, out->authorization.len });
 	o->nheaders++;
-	o->signature = out.signature;
-	dts_buf_init(&out.signature);
-	o->string_to_sign = out.string_to_sign;
-	dts_buf_init(&out.string_to_sign);
-	o->canonical_request = out.canonical_request;
-	dts_buf_init(&out.canonical_request);
+	swap_bufs(&o->signature, &out->signature);
+	swap_bufs(&o->string_to_sign, &out->string_to_sign);
+	swap_bufs(&o->canonical_request, &out->canonical_request);
 	rc = o->target.failed || o->headers.failed ? out_of_memory(err) : 0;
 done:
-	dts_v3_output_free(&out);
-	free(headers);
+	dts_v3_output_reset(out);
+	tmp_free(&headers_tmp);
 	return rc;
 }
 
-int dts_sign(const struct dts_request *req, struct dts_signed *out,
-	     char err[DTS_ERR_MAX])
+int dts_sign_with(struct dts_signer *s, const struct dts_request *req,
+		  struct dts_signed *out, char err[DTS_ERR_MAX])
 {
 	int rc;
 
@@ -909,8 +1160,25 @@ int dts_sign(const struct dts_request *req, struct dts_signed *out,
 	out->method[0] = '\0';
 	if (check_request(req, out, err) != 0)
 		return -1;
-	rc = req->scheme == DTS_SCHEME_V1 ? sign_v1(req, out, err)
-					  : sign_v3(req, out, err);
+	rc = req->scheme == DTS_SCHEME_V1 ? sign_v1(s, req, out, err)
+					  : sign_v3(s, req, out, err);
+	if (rc != 0)
+		dts_signed_reset(out);
+	return rc;
+}
+
+int dts_sign(const struct dts_request *req, struct dts_signed *out,
+	     char err[DTS_ERR_MAX])
+{
+	struct dts_signer s;
+	int rc;
+
+	if (dts_signer_init(&s) != 0) {
+		out->method[0] = '\0';
+		return fail(err, "OpenSSL cannot provide SHA-1 and SHA-256");
+	}
+	rc = dts_sign_with(&s, req, out, err);
+	dts_signer_free(&s);
 	if (rc != 0)
 		dts_signed_free(out);
 	return rc;

@@ -6,9 +6,17 @@
  * and nonce are inputs, so every output can be pinned by a test.  Outputs
  * are caller-owned buffers released with the matching *_free function, which
  * wipes them (strings-to-sign carry the STS token).
+ *
+ * The *_with functions take a signer: what signing reuses from one call to
+ * the next (the digest algorithms, fetched once, and one digest context),
+ * so a signature costs its hashing and little else.  A signer serves one
+ * thread at a time (dts.core keeps one per Lua state).  The functions
+ * without it make a signer for the one call.
  */
 #ifndef DTS_SIGN_H
 #define DTS_SIGN_H
+
+#include <openssl/evp.h>
 
 #include "encode.h"
 
@@ -45,10 +53,29 @@ struct dts_signed {
 
 void dts_signed_init(struct dts_signed *s);
 void dts_signed_free(struct dts_signed *s);
+/* Wipes what the buffers hold and empties them, keeping their memory. */
+void dts_signed_reset(struct dts_signed *s);
 
-/* 0 on success; -1 with a message naming the bad field in err. */
+struct dts_v3_output;
+
+struct dts_signer {
+	EVP_MD *sha256, *sha1;
+	EVP_MD_CTX *md;
+	struct dts_buf scratch;		/* V1's canonical query */
+	struct dts_v3_output *v3;	/* V3's parts, handed to the result */
+};
+
+/* 0, or -1 when OpenSSL cannot provide SHA-256, SHA-1 or a context. */
+int dts_signer_init(struct dts_signer *s);
+/* Releases and wipes everything; idempotent. */
+void dts_signer_free(struct dts_signer *s);
+
+/* 0 on success; -1 with a message naming the bad field in err.  out must
+ * be empty (just initialised, or reset); on failure it is emptied. */
 int dts_sign(const struct dts_request *req, struct dts_signed *out,
 	     char err[DTS_ERR_MAX]);
+int dts_sign_with(struct dts_signer *s, const struct dts_request *req,
+		  struct dts_signed *out, char err[DTS_ERR_MAX]);
 
 /*
  * The two signatures on their own, over parameters and headers exactly as
@@ -59,6 +86,10 @@ int dts_v1_signature(struct dts_str method, const struct dts_pair *params,
 		     size_t n, struct dts_str secret,
 		     struct dts_buf *string_to_sign, struct dts_buf *signature,
 		     char err[DTS_ERR_MAX]);
+int dts_v1_signature_with(struct dts_signer *s, struct dts_str method,
+			  const struct dts_pair *params, size_t n,
+			  struct dts_str secret, struct dts_buf *string_to_sign,
+			  struct dts_buf *signature, char err[DTS_ERR_MAX]);
 
 struct dts_v3_input {
 	struct dts_str method, path, payload_hash;
@@ -81,12 +112,19 @@ struct dts_v3_output {
 
 void dts_v3_output_init(struct dts_v3_output *o);
 void dts_v3_output_free(struct dts_v3_output *o);
+void dts_v3_output_reset(struct dts_v3_output *o);
 int dts_v3_signature(const struct dts_v3_input *in, struct dts_v3_output *out,
 		     char err[DTS_ERR_MAX]);
+int dts_v3_signature_with(struct dts_signer *s, const struct dts_v3_input *in,
+			  struct dts_v3_output *out, char err[DTS_ERR_MAX]);
 
 /* Lower-case hex SHA-256 of n bytes into out[64]. */
 int dts_sha256_hex(char out[64], const void *p, size_t n);
+int dts_signer_sha256_hex(struct dts_signer *s, char out[64], const void *p,
+			  size_t n);
 /* Lower-case hex HMAC-SHA256 into out[64]. */
 int dts_hmac_sha256_hex(char out[64], struct dts_str key, struct dts_str msg);
+int dts_signer_hmac_sha256_hex(struct dts_signer *s, char out[64],
+			       struct dts_str key, struct dts_str msg);
 
 #endif

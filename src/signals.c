@@ -59,6 +59,11 @@ int dts_signals_trap(int on)
 	return 0;
 }
 
+int dts_signals_trapped(void)
+{
+	return installed[0] || installed[1];
+}
+
 int dts_signals_caught(void)
 {
 	return caught;

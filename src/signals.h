@@ -16,6 +16,9 @@
  * does for SIGHUP, stays ignored); off: put back what was there.  0, or
  * -1 with errno set. */
 int dts_signals_trap(int on);
+/* Whether the handlers are in (dts.curl then asks libcurl for progress
+ * calls, to end a transfer early). */
+int dts_signals_trapped(void);
 /* The signal caught since the handlers went in, 0 when none. */
 int dts_signals_caught(void);
 /* CURLOPT_XFERINFOFUNCTION: non-zero (abort the transfer) once a signal

@@ -351,22 +351,44 @@ local function prepare(self, def, params, opts)
            went_out = 0, unanswered = false }
 end
 
+-- core.sign's argument, one table per client filled anew for each call
+-- (core.sign reads it whole before anything else runs, so calls that
+-- interleave in coroutines cannot mix theirs up).  What it refers to is
+-- let go after each call.
+local sign_args = setmetatable({}, { __mode = "k" })
+
 local function sign(self, req, creds)
-  local signed, err = core.sign{
-    scheme = self.scheme, method = req.def.method, host = req.host, path = "/",
-    action = req.def.action, version = req.def.version,
-    access_key_id = creds.access_key_id, access_key_secret = creds.access_key_secret,
-    security_token = creds.security_token,
-    timestamp = core.timestamp(), nonce = core.nonce(),
-    query = req.query, body = req.body,
-  }
+  local a = sign_args[self]
+  if not a then
+    a = { scheme = self.scheme, path = "/" }
+    sign_args[self] = a
+  end
+  a.scheme, a.method, a.host = self.scheme, req.def.method, req.host
+  a.action, a.version = req.def.action, req.def.version
+  a.access_key_id, a.access_key_secret = creds.access_key_id, creds.access_key_secret
+  a.security_token = creds.security_token
+  a.timestamp, a.nonce = core.timestamp(), core.nonce()
+  a.query, a.body = req.query, req.body
+  -- The strings to sign are read only by explain_signature, in debug.
+  a.debug_strings = self.debug
+  local signed, err = core.sign(a)
+  a.access_key_secret, a.security_token, a.query, a.body = nil, nil, nil, nil
   if not signed then return nil, errors.invalid(nil, err) end
   signed.headers.accept = "application/json"
   return signed
 end
 
+-- The secrets of a credential, as redaction takes them: made once per
+-- credential (providers hand out the same table until it changes).
+local secrets_cache = setmetatable({}, { __mode = "k" })
+
 local function secrets_of(creds)
-  return { creds.access_key_secret, creds.security_token }
+  local s = secrets_cache[creds]
+  if not s or s[1] ~= creds.access_key_secret or s[2] ~= creds.security_token then
+    s = { creds.access_key_secret, creds.security_token }
+    secrets_cache[creds] = s
+  end
+  return s
 end
 
 -- The secrets each client last signed with, for errors raised before a
@@ -413,7 +435,7 @@ local function send(self, req)
   local ok, creds = self.credentials.get()
   if not ok then return nil, creds end
   req.secrets = secrets_of(creds) -- what client:call redacts from errors
-  last_secrets[self] = req.secrets
+  if last_secrets[self] ~= req.secrets then last_secrets[self] = req.secrets end
   local signed, err = sign(self, req, creds)
   if not signed then return nil, err end
   if req.opts.dry_run then return redacted(self, signed, creds), nil, true end
@@ -469,8 +491,18 @@ local CALL_OPTIONS = { dry_run = "boolean", wait_modifying = "number",
   timeout = "number", connect_timeout = "number" }
 local IN_PARAMS = { dry_run = true, wait_modifying = true }
 
+-- The checked options of a call that passes none, kept per client (read
+-- only): most calls pass none.
+local no_options = setmetatable({}, { __mode = "k" })
+
 -- -> options, params | nil, err.  Both tables are read raw.
 local function call_options(self, params, opts)
+  local none = opts == nil and (type(params) ~= "table" or (rawget(params, "dry_run") == nil
+      and rawget(params, "wait_modifying") == nil))
+  if none then
+    local o = no_options[self]
+    if o and o.wait_modifying == self.wait_modifying then return o, params end
+  end
   if opts ~= nil and type(opts) ~= "table" then
     return nil, errors.invalid(nil, "call options: expected a table (dry_run, "
       .. "wait_modifying, timeout, connect_timeout), got %s", type(opts))
@@ -500,6 +532,7 @@ local function call_options(self, params, opts)
   end
   local ok, err = check_seconds(o)
   if not ok then return nil, err end
+  if none then no_options[self] = o end
   return o, params
 end
 
@@ -681,10 +714,10 @@ function client:describe_dts_job_detail(params, opts)
   if dry then return body end
   local job = result(body)
   job.dts_instance_id = body.DtsInstanceID or body.DtsInstanceId
-  job.db_object = inner_json(body.DbObject)
   job.db_object_text = body.DbObject
   job.reserved = inner_json(body.Reserved)
-  return job
+  -- Decoded when first read: a poll (wait_idle) only reads the status.
+  return json.lazy(job, "db_object", function() return inner_json(body.DbObject) end)
 end
 
 -- Workflows (lua/dts/workflows/): safe object changes on running jobs.

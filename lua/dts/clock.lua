@@ -1,18 +1,13 @@
 -- Seconds from a clock fit for deadlines: inside nginx ngx.now() (after
 -- ngx.update_time(): the cached time may be a whole event-loop turn old);
--- elsewhere Linux's /proc/uptime, in 10 ms steps and, unlike os.time(),
--- neither whole seconds nor moved when the wall clock is set; os.time()
--- where neither exists.
+-- elsewhere CLOCK_MONOTONIC (core.monotonic: a vDSO call, no file read),
+-- neither whole seconds nor moved when the wall clock is set.
+
+local core = require "dts.core"
+
+local monotonic = core.monotonic
 
 local clock = {}
-
-local function uptime()
-  local f = io.open("/proc/uptime", "rb")
-  if not f then return nil end
-  local s = f:read("*n")
-  f:close()
-  return s
-end
 
 function clock.now()
   local ngx = rawget(_G, "ngx")
@@ -20,7 +15,7 @@ function clock.now()
     ngx.update_time()
     return ngx.now()
   end
-  return uptime() or os.time()
+  return monotonic()
 end
 
 return clock

@@ -160,7 +160,10 @@ end
 -- finds per secret.  Limit: "\u00xx" is recognised for ASCII bytes only
 -- (secrets and STS tokens are ASCII).
 
+local dts_core = require "dts.core"
+
 local byte, find, sub = string.byte, string.find, string.sub
+local find_any, needles = dts_core.find_any, dts_core.needles
 
 local REDACTED = "<redacted>"
 
@@ -324,11 +327,22 @@ local function compile(secret)
     texts[#texts + 1] = percent(secret, false, "%%%02x")
     texts[#texts + 1] = (encoded:gsub("%%", "%%25"))
   end
+  -- Where the two commonest forms start, before the anchor: as it is, and
+  -- percent-encoded once (redact_anchored checks these before matching
+  -- byte by byte, which is slow over a long STS token).
+  r.quick = { { text = secret, before = r.at - 1 },
+              { text = encoded, before = #percent(sub(secret, 1, r.at - 1), false, "%%%02X") } }
   texts[#texts + 1] = percent(secret, true, "%%%02X") -- every byte escaped
   texts[#texts + 1] = percent(secret, true, "%%%02x")
   base64_cores(secret, texts)
   if encoded ~= secret then base64_cores(encoded, texts) end
   for i, text in ipairs(texts) do r.plain[i] = plain_form(text) end
+  -- Every span redacted below holds the anchor or a plain form as it is,
+  -- so a text holding none of them is left as it is after one pass.
+  local all = {}
+  if r.anchor ~= "" then all[1] = r.anchor end
+  for _, text in ipairs(texts) do all[#all + 1] = text end
+  r.any = needles(all)
   if ncompiled >= 8 then compiled, ncompiled = {}, 0 end
   compiled[secret], ncompiled = r, ncompiled + 1
   return r
@@ -342,14 +356,28 @@ local function redact_anchored(s, r)
   local out, done = {}, 1 -- s[done..] is not in out yet
   while h do
     local stop
-    -- Each byte before the anchor takes 1 to 6 characters.
-    for i = h - before, math.max(done, h - 6 * before), -1 do
-      stop = match_at(s, i, b)
-      if stop then
+    -- The secret as it is, or percent-encoded, where the anchor says it
+    -- starts; else byte by byte, each byte before the anchor taking 1 to
+    -- 6 characters.
+    for _, q in ipairs(r.quick) do
+      local i = h - q.before
+      if i >= done and sub(s, i, i + #q.text - 1) == q.text then
         out[#out + 1] = sub(s, done, i - 1)
         out[#out + 1] = REDACTED
+        stop = i + #q.text
         done = stop
         break
+      end
+    end
+    if not stop then
+      for i = h - before, math.max(done, h - 6 * before), -1 do
+        stop = match_at(s, i, b)
+        if stop then
+          out[#out + 1] = sub(s, done, i - 1)
+          out[#out + 1] = REDACTED
+          done = stop
+          break
+        end
       end
     end
     h = find(s, anchor, stop or h + 1, true)
@@ -395,8 +423,8 @@ end
 function errors.redact(s, secrets)
   if type(s) ~= "string" or type(secrets) ~= "table" then return s end
   for _, secret in pairs(secrets) do
-    if type(secret) == "string" and #secret > 0 then
-      local r = compile(secret)
+    local r = type(secret) == "string" and #secret > 0 and compile(secret)
+    if r and find_any(s, r.any) then
       if r.anchor ~= "" then s = redact_anchored(s, r) end
       for _, form in ipairs(r.plain) do
         s = replace_plain(s, form)

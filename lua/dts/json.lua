@@ -83,10 +83,43 @@ function json.check(value, path, spec, explain, decoded)
   return nil, word(explain, where, reason, detail, extra)
 end
 
+-- Fields computed on their first read: json.lazy(t, name, load) makes
+-- t[name] call load() once, when read (a job's decoded DbObject takes 10 ms
+-- for 10 000 tables, which a status poll never reads).  json.encode reads
+-- them first, so the JSON of t still holds them.
+local loaders = setmetatable({}, { __mode = "k" })
+
+local LAZY = {
+  __index = function(t, k)
+    local pending = loaders[t]
+    local load = pending and pending[k]
+    if not load then return nil end
+    pending[k] = nil
+    local v = load()
+    rawset(t, k, v)
+    return v
+  end,
+}
+
+function json.lazy(t, name, load)
+  local pending = loaders[t]
+  if not pending then
+    pending = {}
+    loaders[t] = pending
+    setmetatable(t, LAZY)
+  end
+  pending[name] = load
+  return t
+end
+
 -- Lua value -> JSON text, or nil, message (naming the path); checked against
 -- a grammar too when spec and explain are given (as in check).
 function json.encode(value, path, spec, explain)
   path = path or "value"
+  local pending = loaders[value]
+  if pending then
+    for k in pairs(pending) do local _ = value[k] end
+  end
   -- Strings are checked on the encoded text instead ("u"), in one fast scan:
   -- lua-cjson copies their bytes as they are between ASCII quotes and
   -- escapes, so the text is UTF-8 exactly when every string is.

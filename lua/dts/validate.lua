@@ -105,7 +105,9 @@ return function(def, params)
   if type(params) ~= "table" then
     return nil, invalid(nil, "%s expects a table of parameters, got %s", def.action, type(params))
   end
-  local given = {}
+  -- name -> the value given; key_of: name -> the alias it was given under
+  -- (made only when an alias is used).  Nothing is made per parameter.
+  local given, key_of = {}, nil
   -- Read raw (next, not pairs): a caller's metamethods never run here.
   for key, v in next, params do
     if type(key) ~= "string" then
@@ -122,24 +124,31 @@ return function(def, params)
       return nil, invalid(key, "not a parameter of %s%s", def.action,
         hint and ("; did you mean " .. hint .. "?") or "")
     end
-    local prev = given[p.name]
-    if prev and not json.equal(prev.value, v) then
-      return nil, invalid(p.name, "given as both %s and %s, with different values",
-        prev.key < key and prev.key or key, prev.key < key and key or prev.key)
+    local name = p.name
+    if given[name] ~= nil then
+      local prev = key_of and key_of[name] or name
+      if not json.equal(given[name], v) then
+        return nil, invalid(name, "given as both %s and %s, with different values",
+          prev < key and prev or key, prev < key and key or prev)
+      end
     end
-    given[p.name] = { value = v, key = key }
+    given[name] = v
+    if key ~= name then
+      key_of = key_of or {}
+      key_of[name] = key
+    end
   end
   local out = {}
   for _, p in ipairs(def.params) do
-    local g = given[p.name]
-    if g == nil then
+    local v = given[p.name]
+    if v == nil then
       if p.required then
         return nil, invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
       end
-    elseif p.required and g.value == "" then
+    elseif p.required and v == "" then
       return nil, invalid(p.name, "empty; %s requires a value", def.action)
     else
-      local text, err = convert[p.type](p, g.value)
+      local text, err = convert[p.type](p, v)
       if not text then return nil, err end
       out[p.name] = text
     end

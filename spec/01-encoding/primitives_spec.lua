@@ -72,12 +72,46 @@ describe("dts.core primitives", function()
 
   it("nonce is 32 lower-case hex characters, different every time", function()
     local seen = {}
-    for _ = 1, 200 do
+    for _ = 1, 5000 do -- many refills of the pool (src/nonce.c)
       local n = core.nonce()
       assert.truthy(n:match("^%x+$") and #n == 32 and n == n:lower())
       assert.is_nil(seen[n])
       seen[n] = true
     end
+  end)
+
+  it("find_any says whether any of a set of strings occurs, as a plain search would", function()
+    math.randomseed(7)
+    local function rnd(n, alphabet)
+      local t = {}
+      for i = 1, n do
+        local k = math.random(1, #alphabet)
+        t[i] = alphabet:sub(k, k)
+      end
+      return table.concat(t)
+    end
+    for round = 1, 400 do
+      local alphabet = round % 2 == 0 and "ab%2" or "abcdefghij%25AB"
+      local text = rnd(math.random(0, round % 3 == 0 and 5000 or 60), alphabet)
+      local list = {}
+      for i = 1, math.random(1, round % 5 == 0 and 80 or 6) do list[i] = rnd(math.random(1, 8), alphabet) end
+      local want = false
+      for _, s in ipairs(list) do
+        if text:find(s, 1, true) then want = true end
+      end
+      assert.are.equal(want, core.find_any(text, core.needles(list)), round)
+    end
+    assert.is_false(core.find_any("anything", core.needles({})))
+    assert.is_false((pcall(core.needles, { "" })))
+    assert.is_false((pcall(core.needles, { 1 })))
+  end)
+
+  it("monotonic counts seconds forward, with sub-second resolution", function()
+    local a = core.monotonic()
+    assert.is_number(a)
+    local b
+    repeat b = core.monotonic() until b ~= a
+    assert.truthy(b > a and b - a < 0.5)
   end)
 
   describe("timestamp", function()

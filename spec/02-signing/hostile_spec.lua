@@ -74,6 +74,27 @@ describe("dts.core against hostile callers", function()
     end)
   end)
 
+  describe("finalizers that sign again while C signs (the module's reused buffers)", function()
+    for _, name in ipairs({ "sign", "v1_signature", "v3_signature" }) do
+      it("core." .. name .. ": the nested call and the outer one both get their own answer", function()
+        local fn = core[name]
+        local make = name == "sign" and function() return request("v3") end
+          or name == "v1_signature" and v1_args or v3_args
+        local field = name == "v3_signature" and "authorization" or "signature"
+        local nested_want = assert(core.sign(request("v1")))
+        local nested = 0
+        survives(fn, make, function()
+          -- A different request, so a mix-up of the two would show.
+          local got = assert(core.sign(request("v1")))
+          assert.are.equal(nested_want.target:gsub("SignatureNonce=[^&]*", ""),
+            got.target:gsub("SignatureNonce=[^&]*", ""))
+          nested = nested + 1
+        end, field)
+        assert.truthy(nested > 0)
+      end)
+    end
+  end)
+
   describe("finalizers that empty the argument while C reads it", function()
     -- What was read before is still signed correctly; what was emptied is
     -- missing or "changed while it was read".  Only no crash is asked here.

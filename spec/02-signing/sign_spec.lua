@@ -126,6 +126,27 @@ describe("core.sign", function()
       assert.is_false(verify_v3(s, "wrong"))
     end)
 
+    it("leaves out string_to_sign and canonical_request with debug_strings = false, and signs the same", function()
+      for _, scheme in ipairs({ "v1", "v3" }) do
+        local full = assert(core.sign(request(scheme)))
+        local r = request(scheme)
+        r.debug_strings = false
+        local lean = assert(core.sign(r))
+        assert.is_nil(lean.string_to_sign)
+        assert.is_nil(lean.canonical_request)
+        assert.are.equal(full.signature, lean.signature)
+        assert.are.equal(full.target, lean.target)
+        assert.are.equal(full.body, lean.body)
+        assert.are.same(full.headers, lean.headers)
+        r.debug_strings = true
+        assert.are.equal(full.string_to_sign, assert(core.sign(r)).string_to_sign)
+        r.debug_strings = "no"
+        local s, err = core.sign(r)
+        assert.is_nil(s)
+        assert.are.equal("debug_strings: expected a boolean, got string", err)
+      end
+    end)
+
     it("changes the signature when a single body byte changes", function()
       local a = assert(core.sign(request("v3")))
       local b = assert(core.sign(request("v3", { body = { DbList = '{"db":{"name":"db","all":false}}',

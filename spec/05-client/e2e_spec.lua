@@ -99,6 +99,23 @@ describe("client against the emulator", function()
         assert.are.equal("normal", job.db_object.dtstestdata.state)
       end)
 
+      it("decodes the DbObject only when it is read, and its JSON still holds it", function()
+        local c = client{ signature = scheme }
+        assert(c:modify_dts_job{ DtsInstanceId = INSTANCE, DtsJobId = JOB, DbList = dblist("orders") })
+        local job = assert(c:describe_dts_job_detail{ DtsJobId = JOB })
+        assert.is_nil(rawget(job, "db_object"))
+        local text = assert(require("dts.json").encode(job))
+        assert.truthy(text:find('"db_object":{"dtstestdata"', 1, true))
+        assert.truthy(rawget(job, "db_object").dtstestdata.Table.orders)
+        job = assert(c:describe_dts_job_detail{ DtsJobId = JOB })
+        assert.truthy(job.db_object.dtstestdata.Table.orders)
+        assert.are.equal(job.db_object, rawget(job, "db_object")) -- decoded once
+        -- A wait polls without decoding it.
+        job = assert(c:wait_idle{ DtsJobId = JOB, DtsInstanceId = INSTANCE, interval = 0.01, timeout = 5 })
+        assert.is_nil(rawget(job, "db_object"))
+        assert.truthy(job.db_object.dtstestdata.Table.orders)
+      end)
+
       it("signs with an STS token", function()
         local c = client({ signature = scheme, security_token = TOKEN }, sts)
         local res, err = c:modify_dts_job{ DtsInstanceId = INSTANCE, DbList = dblist() }

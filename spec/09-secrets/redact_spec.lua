@@ -84,6 +84,24 @@ describe("dts.errors.redact", function()
     end
   end)
 
+  it("replaces a long STS token in each form, once or many times over, in long text", function()
+    math.randomseed(14)
+    local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    local t = { "CAIS" }
+    for i = 2, 800 do
+      local k = math.random(1, 64)
+      t[i] = b64:sub(k, k)
+    end
+    local token = table.concat(t)
+    local filler = ("%7B%22shop%22%3A"):rep(2000)
+    for _, f in ipairs(forms(token)) do
+      local text = filler .. f[2] .. filler .. f[2] .. "tail"
+      assert.are.equal(filler .. "<redacted>" .. filler .. "<redacted>tail", redact(text, { token }), f[1])
+    end
+    -- And text without it comes back as it was (the one-pass check says so).
+    assert.are.equal(filler, redact(filler, { token, SECRET }))
+  end)
+
   it("leaves anything but a string, and secrets that are not strings, alone", function()
     assert.are.equal(12, redact(12, { SECRET }))
     assert.is_nil(redact(nil, { SECRET }))

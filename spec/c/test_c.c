@@ -1,11 +1,21 @@
 /*
- * C unit tests of encode.c and sign.c, without Lua: table-driven encoder
- * cases and the documented signing examples (signing.md section 5), stage by
- * stage.  Prints "N passed, N failed" and exits non-zero on any failure.
+ * C unit tests of encode.c, sign.c and nonce.c, without Lua: table-driven
+ * encoder cases, the documented signing examples (signing.md section 5),
+ * stage by stage, HMAC against OpenSSL's own, and nonces unique across
+ * fork() and threads.  Prints "N passed, N failed" and exits non-zero on
+ * any failure.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <openssl/hmac.h>
+
+#include "nonce.h"
 #include "sign.h"
 
 static int passed, failed;
@@ -351,6 +361,162 @@ static void test_errors(void)
 	check_true("no error mentions the secret", strstr(err, "very-secret") == NULL);
 }
 
+/* The signer's RFC 2104 HMAC against OpenSSL's HMAC(), for keys shorter
+ * than, as long as and longer than a block (those are hashed first). */
+static void test_hmac_reference(void)
+{
+	static const size_t lens[] = { 0, 1, 12, 63, 64, 65, 100, 200 };
+	char key[256], msg[300];
+	struct dts_signer s;
+	size_t i, k;
+
+	for (i = 0; i < sizeof key; i++)
+		key[i] = (char)('a' + i % 26);
+	for (i = 0; i < sizeof msg; i++)
+		msg[i] = (char)(' ' + i % 90);
+	check_true("signer init", dts_signer_init(&s) == 0);
+	for (k = 0; k < sizeof lens / sizeof *lens; k++) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int len = 0;
+		char want[64], got[64], what[64];
+		struct dts_str kk = { key, lens[k] }, mm = { msg, 100 + k * 20 };
+
+		HMAC(EVP_sha256(), key, (int)lens[k], (const unsigned char *)msg,
+		     mm.n, md, &len);
+		dts_hex(want, md, 32);
+		snprintf(what, sizeof what, "HMAC-SHA256, %zu-byte key", lens[k]);
+		check_true(what, dts_signer_hmac_sha256_hex(&s, got, kk, mm) == 0 &&
+			   memcmp(got, want, 64) == 0);
+		{
+			/* V1: HMAC-SHA1 with the secret and "&" as the key. */
+			struct dts_pair p = { { "A", 1 }, { "b", 1 } };
+			struct dts_buf sts, sig;
+			char amp_key[260], b64[DTS_BASE64_LEN(20)];
+			char err[DTS_ERR_MAX];
+			size_t n;
+
+			memcpy(amp_key, key, lens[k]);
+			amp_key[lens[k]] = '&';
+			dts_buf_init(&sts);
+			dts_buf_init(&sig);
+			snprintf(what, sizeof what, "HMAC-SHA1 (V1), %zu-byte secret", lens[k]);
+			if (dts_v1_signature_with(&s, S("GET"), &p, 1, kk, &sts, &sig, err) != 0) {
+				check_true(what, 0);
+			} else {
+				HMAC(EVP_sha1(), amp_key, (int)lens[k] + 1,
+				     (const unsigned char *)sts.data, sts.len, md, &len);
+				n = dts_base64(b64, md, len);
+				check_true(what, sig.len == n && memcmp(sig.data, b64, n) == 0);
+			}
+			dts_buf_free(&sts);
+			dts_buf_free(&sig);
+		}
+	}
+	dts_signer_free(&s);
+}
+
+static int is_hex32(const char *h)
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * A pool filled before fork() must not hand the child what it hands the
+ * parent: both the kernel's wipe-on-fork and the pid check are tried.
+ */
+static void test_nonce_fork(void)
+{
+	int mode;
+
+	for (mode = 0; mode < 2; mode++) {
+		struct dts_nonce_pool *pool = dts_nonce_pool_new(mode);
+		char first[32], parent[4][32], child[4][32], what[80];
+		int fds[2], status = 0, i, j, unique = 1;
+		pid_t pid;
+
+		check_true("nonce pool", pool != NULL && dts_nonce_hex(pool, first) == 0);
+		if (pool == NULL || pipe(fds) != 0)
+			return;
+		pid = fork();
+		if (pid == 0) {
+			for (i = 0; i < 4; i++)
+				if (dts_nonce_hex(pool, child[i]) != 0)
+					_exit(1);
+			_exit(write(fds[1], child, sizeof child) == (ssize_t)sizeof child ? 0 : 1);
+		}
+		for (i = 0; i < 4; i++)
+			dts_nonce_hex(pool, parent[i]);
+		close(fds[1]);
+		check_true("child ran", pid > 0 && read(fds[0], child, sizeof child) ==
+			   (ssize_t)sizeof child && waitpid(pid, &status, 0) == pid &&
+			   WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(fds[0]);
+		for (i = 0; i < 4; i++)
+			for (j = 0; j < 4; j++)
+				if (memcmp(parent[i], child[j], 32) == 0)
+					unique = 0;
+		snprintf(what, sizeof what, "nonces differ between parent and child "
+			 "after fork (%s)", mode ? "pid check" : "wiped on fork");
+		check_true(what, unique && is_hex32(parent[0]) && is_hex32(child[0]) &&
+			   memcmp(first, parent[0], 32) != 0);
+		dts_nonce_pool_free(pool);
+	}
+}
+
+#define THREADS 4
+#define PER_THREAD 3000
+
+struct drawn {
+	char n[PER_THREAD][32];
+	int ok;
+};
+
+static void *draw_many(void *ud)
+{
+	struct drawn *d = ud;
+	struct dts_nonce_pool *pool = dts_nonce_pool_new(0);
+	int i;
+
+	d->ok = pool != NULL;
+	for (i = 0; d->ok && i < PER_THREAD; i++)
+		d->ok = dts_nonce_hex(pool, d->n[i]) == 0;
+	dts_nonce_pool_free(pool);
+	return NULL;
+}
+
+static int cmp32(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* A pool per thread (as dts.core has one per Lua state): no nonce twice. */
+static void test_nonce_threads(void)
+{
+	static struct drawn d[THREADS];
+	static char all[THREADS * PER_THREAD][32];
+	pthread_t t[THREADS];
+	int i, ok = 1;
+
+	for (i = 0; i < THREADS; i++)
+		ok = ok && pthread_create(&t[i], NULL, draw_many, &d[i]) == 0;
+	for (i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < THREADS; i++) {
+		ok = ok && d[i].ok;
+		memcpy(all[i * PER_THREAD], d[i].n, sizeof d[i].n);
+	}
+	qsort(all, THREADS * PER_THREAD, 32, cmp32);
+	for (i = 1; i < THREADS * PER_THREAD; i++)
+		if (memcmp(all[i - 1], all[i], 32) == 0 || !is_hex32(all[i]))
+			ok = 0;
+	check_true("nonces unique across threads", ok);
+}
+
 int main(void)
 {
 	test_encoder();
@@ -361,6 +527,9 @@ int main(void)
 	test_v1_primitive();
 	test_v3_headers();
 	test_errors();
+	test_hmac_reference();
+	test_nonce_fork();
+	test_nonce_threads();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
