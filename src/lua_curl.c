@@ -24,6 +24,7 @@
 #include "fsync.h"
 #include "http_curl.h"
 #include "signals.h"
+#include "tchar.h"
 
 #define CLIENT_MT "dts.curl.client"
 #define ERROR_MT "dts.curl.error"
@@ -295,27 +296,12 @@ static struct lclient *check_client(lua_State *L)
 	return luaL_checkudata(L, 1, CLIENT_MT);
 }
 
-/* RFC 9110 tchar, as a constant expression. */
-#define TCHAR(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || \
-		  ((c) >= '0' && (c) <= '9') || (c) == '!' || (c) == '#' || \
-		  (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' || \
-		  (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || \
-		  (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
-#define T4(c) TCHAR(c), TCHAR((c) + 1), TCHAR((c) + 2), TCHAR((c) + 3)
-#define T16(c) T4(c), T4((c) + 4), T4((c) + 8), T4((c) + 12)
-#define T64(c) T16(c), T16((c) + 16), T16((c) + 32), T16((c) + 48)
-static const unsigned char IS_TCHAR[256] = { T64(0), T64(64), T64(128), T64(192) };
-#undef T4
-#undef T16
-#undef T64
-#undef TCHAR
-
 static int is_token(const char *s, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if (!IS_TCHAR[(unsigned char)s[i]])
+		if (!DTS_IS_TCHAR[(unsigned char)s[i]])
 			return 0;
 	return len > 0;
 }

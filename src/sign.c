@@ -1,4 +1,5 @@
 #include "sign.h"
+#include "tchar.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -443,20 +444,6 @@ int dts_v1_signature(struct dts_str method, const struct dts_pair *params,
 
 /* ---- V3: ACS3-HMAC-SHA256 ---- */
 
-/* RFC 9110 tchar, as a constant expression. */
-#define TCHAR(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || \
-		  ((c) >= '0' && (c) <= '9') || (c) == '!' || (c) == '#' || \
-		  (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' || \
-		  (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || \
-		  (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
-#define T4(c) TCHAR(c), TCHAR((c) + 1), TCHAR((c) + 2), TCHAR((c) + 3)
-#define T16(c) T4(c), T4((c) + 4), T4((c) + 8), T4((c) + 12)
-#define T64(c) T16(c), T16((c) + 16), T16((c) + 32), T16((c) + 48)
-static const unsigned char IS_TCHAR[256] = { T64(0), T64(64), T64(128), T64(192) };
-#undef T4
-#undef T16
-#undef T64
-
 static int header_name_ok(struct dts_str s)
 {
 	size_t i;
@@ -464,7 +451,7 @@ static int header_name_ok(struct dts_str s)
 	if (s.n == 0)
 		return 0;
 	for (i = 0; i < s.n; i++)
-		if (!IS_TCHAR[(unsigned char)s.p[i]])
+		if (!DTS_IS_TCHAR[(unsigned char)s.p[i]])
 			return 0;
 	return 1;
 }

@@ -109,12 +109,9 @@ end
 -- checks a real run makes (the owner, the direction, the status): nothing
 -- is sent and no checkpoint written.
 local function dry_run(client, o, list, cp, n, base)
-  local job, err = objects.preflight(client, o)
-  if not job then return nil, err end
-  local current = dblist.new(job.db_object)
-  if not current then
-    return nil, errors.new("protocol", { message = "job " .. o.DtsJobId .. ": DbObject is not a DbList" })
-  end
+  local job, current = objects.preflight(client, o)
+  if not job then return nil, current end
+  local err
   local plans, done = {}, cp.done
   for k = cp.batches + 1, n do
     local at = { done = done }

@@ -188,7 +188,8 @@ local function nothing_sent(err)
 end
 
 -- The job, once it can take a change: the instance owns it, the direction
--- exists, it is running (waiting out Modifying).  Nothing is sent before.
+-- exists, it is running (waiting out Modifying); and its objects as a
+-- dts.dblist.  Nothing is sent before.  -> job, current | nil, err
 local function preflight(client, o)
   local job, err = client:describe_dts_job_detail{
     DtsJobId = o.DtsJobId, DtsInstanceID = o.DtsInstanceId,
@@ -230,7 +231,11 @@ local function preflight(client, o)
         .. "(synchronizing) in the incremental stage; nothing was sent"):format(o.DtsJobId, tostring(job.status)),
     })
   end
-  return job
+  local current = dblist.new(job.db_object)
+  if not current then
+    return nil, errors.new("protocol", { message = "job " .. o.DtsJobId .. ": DbObject is not a DbList" })
+  end
+  return job, current
 end
 
 -- A failure after the service accepted the change: the change stands, it
@@ -297,13 +302,8 @@ end
 local function remove(client, o, param)
   local gone, err = objects.to_dblist(o.objects, param)
   if not gone then return nil, err end
-  local job
-  job, err = preflight(client, o)
-  if not job then return nil, err end
-  local current = dblist.new(job.db_object)
-  if not current then
-    return nil, errors.new("protocol", { message = "job " .. o.DtsJobId .. ": DbObject is not a DbList" })
-  end
+  local job, current = preflight(client, o)
+  if not job then return nil, current end
   local wanted = dblist.new(current)
   for db, e in pairs(gone.dbs) do
     if e.all then
@@ -401,13 +401,8 @@ local function add(client, o)
       dry_run = o.dry_run, interval = o.interval, timeout = o.timeout }, "remove")
     if not removal then return nil, err end
   end
-  local job
-  job, err = preflight(client, o)
-  if not job then return nil, err end
-  local current = dblist.new(job.db_object)
-  if not current then
-    return nil, errors.new("protocol", { message = "job " .. o.DtsJobId .. ": DbObject is not a DbList" })
-  end
+  local job, current = preflight(client, o)
+  if not job then return nil, current end
   local plan, wanted = objects.plan_add(current, extra, o)
   if not plan then return nil, wanted end
   local res
