@@ -702,7 +702,8 @@ end
 -- @treturn table `{ request_id, dts_job_id, dts_instance_id, status,
 --   db_object, db_object_text, reserved, success = true, raw }`: `db_object`
 --   and `reserved` decoded from the JSON text the service embeds
---   (`db_object_text`, as it came); with `dry_run`, the request
+--   (`db_object_text`, as it came; `db_object` when first read, which
+--   `dts.json.encode` and, on Lua 5.2+, `pairs` do); with `dry_run`, the request
 -- @return[2] nil
 -- @treturn[2] dts.errors err
 -- @usage

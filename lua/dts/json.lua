@@ -85,8 +85,8 @@ end
 
 -- Fields computed on their first read: json.lazy(t, name, load) makes
 -- t[name] call load() once, when read (a job's decoded DbObject takes 10 ms
--- for 10 000 tables, which a status poll never reads).  json.encode reads
--- them first, so the JSON of t still holds them.
+-- for 10 000 tables, which a status poll never reads).  json.encode and
+-- pairs (on Lua 5.2+) read them first, so the JSON of t still holds them.
 local loaders = setmetatable({}, { __mode = "k" })
 
 local LAZY = {
@@ -98,6 +98,14 @@ local LAZY = {
     local v = load()
     rawset(t, k, v)
     return v
+  end,
+  -- pairs(t) sees them too (Lua 5.2 and later honour __pairs).
+  __pairs = function(t)
+    local pending = loaders[t]
+    if pending then
+      for k in next, pending do local _ = t[k] end
+    end
+    return next, t, nil
   end,
 }
 

@@ -110,6 +110,12 @@ describe("client against the emulator", function()
         job = assert(c:describe_dts_job_detail{ DtsJobId = JOB })
         assert.truthy(job.db_object.dtstestdata.Table.orders)
         assert.are.equal(job.db_object, rawget(job, "db_object")) -- decoded once
+        if _VERSION ~= "Lua 5.1" then -- __pairs: what pairs shows holds it
+          job = assert(c:describe_dts_job_detail{ DtsJobId = JOB })
+          local seen = {}
+          for k, v in pairs(job) do seen[k] = v end
+          assert.truthy(seen.db_object and seen.db_object.dtstestdata.Table.orders)
+        end
         -- A wait polls without decoding it.
         job = assert(c:wait_idle{ DtsJobId = JOB, DtsInstanceId = INSTANCE, interval = 0.01, timeout = 5 })
         assert.is_nil(rawget(job, "db_object"))
