@@ -100,6 +100,60 @@ function convert.json(p, v)
   return text
 end
 
+-- How many required parameters each action has.
+local nrequired = setmetatable({}, { __mode = "k" })
+
+local function required_count(def)
+  local n = nrequired[def]
+  if not n then
+    n = 0
+    for _, p in ipairs(def.params) do
+      if p.required then n = n + 1 end
+    end
+    nrequired[def] = n
+  end
+  return n
+end
+
+-- The wire text of every given parameter, or nil when anything is wrong
+-- (then in_order says what): only the few given are visited.
+local function converted(def, given)
+  local out, required = {}, 0
+  for name, v in next, given do
+    local p = def.by_name[name]
+    if p.required then
+      if v == "" then return nil end
+      required = required + 1
+    end
+    local text = convert[p.type](p, v)
+    if not text then return nil end
+    out[name] = text
+  end
+  if required ~= required_count(def) then return nil end
+  return out
+end
+
+-- The same in the schema's order, so that of several faults the error
+-- names the same one every time.
+local function in_order(def, given)
+  local out = {}
+  for _, p in ipairs(def.params) do
+    local v = given[p.name]
+    if v == nil then
+      if p.required then
+        return nil, invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
+      end
+    elseif p.required and v == "" then
+      return nil, invalid(p.name, "empty; %s requires a value", def.action)
+    else
+      local text, err = convert[p.type](p, v)
+      if not text then return nil, err end
+      out[p.name] = text
+    end
+  end
+  return out
+end
+
 -- validate(def, params) -> { Name = "wire text", ... } | nil, err
 return function(def, params)
   if type(params) ~= "table" then
@@ -138,20 +192,7 @@ return function(def, params)
       key_of[name] = key
     end
   end
-  local out = {}
-  for _, p in ipairs(def.params) do
-    local v = given[p.name]
-    if v == nil then
-      if p.required then
-        return nil, invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
-      end
-    elseif p.required and v == "" then
-      return nil, invalid(p.name, "empty; %s requires a value", def.action)
-    else
-      local text, err = convert[p.type](p, v)
-      if not text then return nil, err end
-      out[p.name] = text
-    end
-  end
-  return out
+  local out = converted(def, given)
+  if out then return out end
+  return in_order(def, given)
 end
