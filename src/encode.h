@@ -29,6 +29,9 @@ struct dts_buf {
 	int failed;
 };
 
+/* Zeroes n bytes, a store the compiler cannot remove (secrets). */
+void dts_wipe(void *p, size_t n);
+
 void dts_buf_init(struct dts_buf *b);
 void dts_buf_free(struct dts_buf *b);
 /* Wipes what was written and empties b, keeping its memory for reuse. */
