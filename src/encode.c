@@ -81,7 +81,7 @@ fail:
 	return -1;
 }
 
-void dts_buf_put(struct dts_buf *b, const void *p, size_t n)
+void dts_buf_put_slow(struct dts_buf *b, const void *p, size_t n)
 {
 	if (n == 0 || (n > b->cap - b->len && dts_buf_reserve(b, n) != 0))
 		return;
@@ -89,23 +89,9 @@ void dts_buf_put(struct dts_buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-void dts_buf_putc(struct dts_buf *b, char c)
-{
-	if (b->len < b->cap) {
-		b->data[b->len++] = c;
-		return;
-	}
-	dts_buf_put(b, &c, 1);
-}
-
 void dts_buf_puts(struct dts_buf *b, const char *s)
 {
 	dts_buf_put(b, s, strlen(s));
-}
-
-void dts_buf_putstr(struct dts_buf *b, struct dts_str s)
-{
-	dts_buf_put(b, s.p, s.n);
 }
 
 /* Strict: no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -251,15 +237,23 @@ void dts_pct_encode_path(struct dts_buf *out, const char *s, size_t n)
 	encode(out, s, n, 1);
 }
 
+/* Both hex digits of every byte, looked up at once. */
+#define X(c) "0123456789abcdef"[(c) >> 4], "0123456789abcdef"[(c) & 15]
+#define X4(c) X(c), X((c) + 1), X((c) + 2), X((c) + 3)
+#define X16(c) X4(c), X4((c) + 4), X4((c) + 8), X4((c) + 12)
+#define X64(c) X16(c), X16((c) + 16), X16((c) + 32), X16((c) + 48)
+static const char HEX2[512] = { X64(0), X64(64), X64(128), X64(192) };
+#undef X
+#undef X4
+#undef X16
+#undef X64
+
 void dts_hex(char *out, const unsigned char *in, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
+	for (i = 0; i < n; i++)
+		memcpy(out + 2 * i, HEX2 + 2 * in[i], 2);
 }
 
 size_t dts_base64(char *out, const unsigned char *in, size_t n)

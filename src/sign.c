@@ -395,7 +395,7 @@ static void v1_string_to_sign(struct dts_signer *s, struct dts_buf *out,
 	dts_buf_reset(canonical);
 	put_form(canonical, sorted, n);
 	dts_buf_putstr(out, method);
-	dts_buf_puts(out, "&%2F&");
+	dts_buf_putlit(out, "&%2F&");
 	if (canonical->failed)
 		out->failed = 1;
 	else
@@ -700,7 +700,7 @@ static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
 
 	if (dts_signer_sha256_hex(s, hash, cr->data, cr->len) != 0)
 		return fail(err, "SHA-256 failed");
-	dts_buf_puts(&out->string_to_sign, "ACS3-HMAC-SHA256\n");
+	dts_buf_putlit(&out->string_to_sign, "ACS3-HMAC-SHA256\n");
 	dts_buf_put(&out->string_to_sign, hash, sizeof hash);
 	if (out->string_to_sign.failed)
 		return out_of_memory(err);
@@ -714,12 +714,12 @@ static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
 	}
 	dts_buf_reserve(&out->authorization, 64 + in->access_key_id.n +
 			out->signed_headers.len + out->signature.len);
-	dts_buf_puts(&out->authorization, "ACS3-HMAC-SHA256 Credential=");
+	dts_buf_putlit(&out->authorization, "ACS3-HMAC-SHA256 Credential=");
 	dts_buf_putstr(&out->authorization, in->access_key_id);
-	dts_buf_puts(&out->authorization, ",SignedHeaders=");
+	dts_buf_putlit(&out->authorization, ",SignedHeaders=");
 	dts_buf_put(&out->authorization, out->signed_headers.data,
 		    out->signed_headers.len);
-	dts_buf_puts(&out->authorization, ",Signature=");
+	dts_buf_putlit(&out->authorization, ",Signature=");
 	dts_buf_put(&out->authorization, out->signature.data, out->signature.len);
 	return out->authorization.failed || out->signature.failed
 		? out_of_memory(err) : 0;
@@ -1037,7 +1037,7 @@ static int sign_v1(struct dts_signer *s, const struct dts_request *r,
 		put_form(url, &t[i].p, 1);
 		dts_buf_putc(url, '&');
 	}
-	dts_buf_puts(url, "Signature=");
+	dts_buf_putlit(url, "Signature=");
 	dts_pct_encode(url, o->signature.data, o->signature.len);
 	if (url->failed) {
 		out_of_memory(err);
