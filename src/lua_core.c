@@ -630,26 +630,34 @@ static int sign_body(lua_State *L, struct work *w)
 
 	if (dts_sign_with(&w->signer, &r, o, a.err) != 0)
 		return bad(L, "%s", a.err);
+	/* Each key pushed before its value: no stack rotation per field. */
 	lua_createtable(L, 0, 7);
 	res = lua_gettop(L);
+	lua_rawgeti(L, STRINGS, K_METHOD);
 	lua_rawgeti(L, STRINGS, strcmp(o->method, "GET") == 0 ? K_GET : K_POST);
-	set_key(L, res, K_METHOD);
+	lua_rawset(L, res);
+	lua_rawgeti(L, STRINGS, K_TARGET);
 	push_buf(L, &o->target);
-	set_key(L, res, K_TARGET);
+	lua_rawset(L, res);
+	lua_rawgeti(L, STRINGS, K_BODY);
 	push_buf(L, &o->body);
-	set_key(L, res, K_BODY);
+	lua_rawset(L, res);
+	lua_rawgeti(L, STRINGS, K_SIGNATURE);
 	push_buf(L, &o->signature);
-	set_key(L, res, K_SIGNATURE);
+	lua_rawset(L, res);
 	if (debug_strings) {
+		lua_rawgeti(L, STRINGS, K_STRING_TO_SIGN);
 		push_buf(L, &o->string_to_sign);
-		set_key(L, res, K_STRING_TO_SIGN);
+		lua_rawset(L, res);
 	}
 	if (debug_strings && r.scheme == DTS_SCHEME_V3) {
+		lua_rawgeti(L, STRINGS, K_CANONICAL_REQUEST);
 		push_buf(L, &o->canonical_request);
-		set_key(L, res, K_CANONICAL_REQUEST);
+		lua_rawset(L, res);
 	}
+	lua_rawgeti(L, STRINGS, K_HEADERS);
 	push_headers(L, &a, &o->headers, o->nheaders, 1);
-	set_key(L, res, K_HEADERS);
+	lua_rawset(L, res);
 	return 1;
 }
 

@@ -45,12 +45,18 @@ static int str_eq(struct dts_str a, const char *b)
 	return a.n == strlen(b) && memcmp(a.p, b, a.n) == 0;
 }
 
+/* memcmp's order (unsigned bytes), inline: the names sorted are short, and
+ * the sorts of every signature compare a few dozen of them. */
 static int str_cmp(struct dts_str a, struct dts_str b)
 {
-	int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+	const unsigned char *x = (const unsigned char *)a.p;
+	const unsigned char *y = (const unsigned char *)b.p;
+	const size_t n = a.n < b.n ? a.n : b.n;
+	size_t i;
 
-	if (c != 0)
-		return c;
+	for (i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
 	return a.n < b.n ? -1 : a.n > b.n;
 }
 
