@@ -7,6 +7,7 @@
 #define DTS_ENCODE_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* A counted string that need not be NUL-terminated; p == NULL means absent. */
 struct dts_str {
@@ -29,16 +30,47 @@ struct dts_buf {
 	int failed;
 };
 
+/* Zeroes n bytes, a store the compiler cannot remove (secrets). */
+void dts_wipe(void *p, size_t n);
+
 void dts_buf_init(struct dts_buf *b);
 void dts_buf_free(struct dts_buf *b);
 /* Wipes what was written and empties b, keeping its memory for reuse. */
 void dts_buf_reset(struct dts_buf *b);
 /* Room for n more bytes at once; -1 (and failed set) when out of memory. */
 int dts_buf_reserve(struct dts_buf *b, size_t n);
-void dts_buf_put(struct dts_buf *b, const void *p, size_t n);
-void dts_buf_putc(struct dts_buf *b, char c);
+/* Appends whatever does not fit by way of dts_buf_reserve; the common case
+ * (room already made) is inline, as the signers append piece by piece. */
+void dts_buf_put_slow(struct dts_buf *b, const void *p, size_t n);
 void dts_buf_puts(struct dts_buf *b, const char *s);
-void dts_buf_putstr(struct dts_buf *b, struct dts_str s);
+
+static inline void dts_buf_put(struct dts_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (n > b->cap - b->len) {
+		dts_buf_put_slow(b, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static inline void dts_buf_putc(struct dts_buf *b, char c)
+{
+	if (b->len < b->cap)
+		b->data[b->len++] = c;
+	else
+		dts_buf_put_slow(b, &c, 1);
+}
+
+static inline void dts_buf_putstr(struct dts_buf *b, struct dts_str s)
+{
+	dts_buf_put(b, s.p, s.n);
+}
+
+/* A string literal, its length known when compiling. */
+#define dts_buf_putlit(b, s) dts_buf_put((b), "" s, sizeof(s) - 1)
 
 /* Length of the longest valid UTF-8 prefix: n when all of s is valid. */
 size_t dts_utf8_valid_prefix(const char *s, size_t n);

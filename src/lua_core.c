@@ -337,6 +337,41 @@ static int changed(struct args *a, const char *field)
 #define STACK_PAIRS 1000
 
 /*
+ * The usual case in one walk: a few string -> string pairs straight into
+ * the work's storage, room for their anchors made before.  Anything else
+ * (more pairs, another type, no storage left) gives -1 with the stack as
+ * it was, and get_pairs reads the table its careful way, its errors too.
+ */
+static int get_small_pairs(struct args *a, int tab, const struct dts_pair **out,
+			   size_t *n)
+{
+	lua_State *L = a->L;
+	const int base = lua_gettop(L);
+	struct dts_pair *p;
+	size_t i = 0;
+
+	if (a->ntables >= PAIR_TABLES || !lua_checkstack(L, 2 * SMALL_PAIRS + 8))
+		return -1;
+	p = a->w->pairs[a->ntables];
+	/* No allocation below: nothing can change the table under the walk. */
+	for (lua_pushnil(L); lua_next(L, tab); lua_pushvalue(L, -2)) {
+		if (i == SMALL_PAIRS || lua_type(L, -2) != LUA_TSTRING ||
+		    lua_type(L, -1) != LUA_TSTRING) {
+			lua_settop(L, base);
+			return -1;
+		}
+		p[i].name.p = lua_tolstring(L, -2, &p[i].name.n);
+		p[i].value.p = lua_tolstring(L, -1, &p[i].value.n);
+		i++;
+		/* key and value stay below, anchoring both */
+	}
+	a->ntables++;
+	*out = p;
+	*n = i;
+	return 0;
+}
+
+/*
  * A table of name -> string (for headers also name -> list of strings) into
  * an array of pairs.
  *
@@ -363,6 +398,8 @@ static int get_pairs(struct args *a, enum field f, int lists,
 	if (type != LUA_TTABLE)
 		return arg_fail(a, "%s: expected a table, got %s", field,
 				lua_typename(L, type));
+	if (!lists && get_small_pairs(a, tab, out, n) == 0)
+		return 0;
 	for (lua_pushnil(L); lua_next(L, tab); lua_pop(L, 1)) {
 		if (lua_type(L, -2) != LUA_TSTRING) {
 			arg_fail(a, "%s: names must be strings, got a %s key",
@@ -593,26 +630,34 @@ static int sign_body(lua_State *L, struct work *w)
 
 	if (dts_sign_with(&w->signer, &r, o, a.err) != 0)
 		return bad(L, "%s", a.err);
+	/* Each key pushed before its value: no stack rotation per field. */
 	lua_createtable(L, 0, 7);
 	res = lua_gettop(L);
+	lua_rawgeti(L, STRINGS, K_METHOD);
 	lua_rawgeti(L, STRINGS, strcmp(o->method, "GET") == 0 ? K_GET : K_POST);
-	set_key(L, res, K_METHOD);
+	lua_rawset(L, res);
+	lua_rawgeti(L, STRINGS, K_TARGET);
 	push_buf(L, &o->target);
-	set_key(L, res, K_TARGET);
+	lua_rawset(L, res);
+	lua_rawgeti(L, STRINGS, K_BODY);
 	push_buf(L, &o->body);
-	set_key(L, res, K_BODY);
+	lua_rawset(L, res);
+	lua_rawgeti(L, STRINGS, K_SIGNATURE);
 	push_buf(L, &o->signature);
-	set_key(L, res, K_SIGNATURE);
+	lua_rawset(L, res);
 	if (debug_strings) {
+		lua_rawgeti(L, STRINGS, K_STRING_TO_SIGN);
 		push_buf(L, &o->string_to_sign);
-		set_key(L, res, K_STRING_TO_SIGN);
+		lua_rawset(L, res);
 	}
 	if (debug_strings && r.scheme == DTS_SCHEME_V3) {
+		lua_rawgeti(L, STRINGS, K_CANONICAL_REQUEST);
 		push_buf(L, &o->canonical_request);
-		set_key(L, res, K_CANONICAL_REQUEST);
+		lua_rawset(L, res);
 	}
+	lua_rawgeti(L, STRINGS, K_HEADERS);
 	push_headers(L, &a, &o->headers, o->nheaders, 1);
-	set_key(L, res, K_HEADERS);
+	lua_rawset(L, res);
 	return 1;
 }
 
