@@ -177,4 +177,22 @@ function json.equal(a, b, depth)
   return true
 end
 
+-- A placeholder for an empty JSON array: Debian's lua-cjson 2.1.0 has no
+-- empty_array or array_mt (OpenResty's fork has), and an empty Lua table
+-- encodes as {}.  Put json.EMPTY_ARRAY where [] is meant, encode, then
+-- json.empty_arrays(text).  No text from elsewhere can hold it (a nonce).
+local MARK = "lua-dts-empty-array-" .. core.nonce()
+json.EMPTY_ARRAY = "\0" .. MARK .. "\0"
+local EMPTY_ARRAY_JSON = '"\\u0000' .. MARK .. '\\u0000"'
+
+-- text with every encoded json.EMPTY_ARRAY as [].
+function json.empty_arrays(text)
+  local i, j = text:find(EMPTY_ARRAY_JSON, 1, true)
+  while i do
+    text = text:sub(1, i - 1) .. "[]" .. text:sub(j + 1)
+    i, j = text:find(EMPTY_ARRAY_JSON, i + 2, true)
+  end
+  return text
+end
+
 return json

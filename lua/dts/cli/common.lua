@@ -17,7 +17,6 @@
 
 local dts = require "dts"
 local json = require "dts.json"
-local core = require "dts.core"
 local credentials = require "dts.credentials"
 local retry = require "dts.retry"
 local sys = require "dts.sys"
@@ -201,11 +200,6 @@ common.LISTS = {
   SubSyncJob = true, SubDistributedJob = true,
 }
 
--- A placeholder for [] that no text from elsewhere can hold: JSON-encoded,
--- it is swapped for [] (as dts.emulator.reply does).
-local MARK = "dts-empty-list-" .. core.nonce()
-local EMPTY_LIST, EMPTY_LIST_JSON = "\0" .. MARK .. "\0", '"\\u0000' .. MARK .. '\\u0000"'
-
 -- A copy of v with every empty list of common.LISTS as the placeholder
 -- (the caller's tables are left as they are).
 local function with_lists(v, depth)
@@ -213,7 +207,7 @@ local function with_lists(v, depth)
   local out = {}
   for k, x in next, v do
     if type(x) == "table" and next(x) == nil and common.LISTS[k] then
-      out[k] = EMPTY_LIST
+      out[k] = json.EMPTY_ARRAY
     else
       out[k] = with_lists(x, depth + 1)
     end
@@ -230,12 +224,7 @@ function common.json_text(value)
   end
   -- lua-cjson writes "/" as "\/"; both are JSON, the plain one reads better.
   text = text:gsub("\\/", "/")
-  local i, j = text:find(EMPTY_LIST_JSON, 1, true)
-  while i do
-    text = text:sub(1, i - 1) .. "[]" .. text:sub(j + 1)
-    i, j = text:find(EMPTY_LIST_JSON, i + 2, true)
-  end
-  return text
+  return json.empty_arrays(text)
 end
 
 function common.write_json(value)

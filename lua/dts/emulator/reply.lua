@@ -5,15 +5,14 @@
 local cjson = require "cjson"
 local codes = require "dts.codes"
 local core = require "dts.core"
+local json = require "dts.json"
 
 local reply = {}
 
 local HOST_ID = "dts.aliyuncs.com"
 
--- cjson 2.1.0 (Debian) has no empty-array marker: this string is encoded as
--- a placeholder and swapped for [] afterwards.
-reply.EMPTY_ARRAY = "\0lua-dts-empty-array\0"
-local EMPTY_ARRAY_JSON = '"\\u0000lua-dts-empty-array\\u0000"'
+-- [] in an answer (dts.json's placeholder: cjson 2.1.0 has no marker).
+reply.EMPTY_ARRAY = json.EMPTY_ARRAY
 
 -- lua-cjson also writes "/" as "\/"; the service does not, and in JSON
 -- output every "/" is escaped, so each "\/" is that escape.
@@ -26,12 +25,7 @@ function reply.encode(value)
   if not core.utf8_valid(text) then
     text = text:gsub("[\128-\255]", "?")
   end
-  local i, j = text:find(EMPTY_ARRAY_JSON, 1, true)
-  while i do
-    text = text:sub(1, i - 1) .. "[]" .. text:sub(j + 1)
-    i, j = text:find(EMPTY_ARRAY_JSON, i + 2, true)
-  end
-  return text
+  return json.empty_arrays(text)
 end
 
 -- 32 random hex digits as the service's upper-case UUID form.
