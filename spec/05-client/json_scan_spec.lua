@@ -258,6 +258,40 @@ describe("core.json_scan", function()
     assert.is_false(core.json_scan('{"db":{"name":"db","all":true}} {}', COMPILED))
   end)
 
+  -- Strings are skipped eight bytes at a time: each byte that ends a plain
+  -- run (quote, backslash, control, non-ASCII) at every offset of the
+  -- first and second word, and in the tail shorter than a word.
+  it("finds the end of a string's plain run at every offset", function()
+    local cases = {
+      { '\\"', true },        -- an escaped quote: the run stops at the backslash
+      { "\\u00e9", true },    -- a \u escape
+      { "\195\169", true },  -- UTF-8
+      { "\255", false },      -- not UTF-8
+      { "\1", false },        -- a raw control byte
+      { "\31", false },
+      { "\127", true },       -- DEL is not a control byte in JSON
+      { " ", true }, { "~", true }, { "!", true },
+    }
+    for _, case in ipairs(cases) do
+      for before = 0, 17 do
+        for _, after in ipairs({ 0, 1, 7, 8, 9 }) do
+          local name = ("a"):rep(before) .. case[1] .. ("b"):rep(after)
+          local text = ('{"db":{"name":"%s","all":true}}'):format(name)
+          assert.are.equal(case[2], core.json_scan(text, COMPILED), text)
+          -- and as a name, where an escape is "not sure" too
+          local named = ('{"%s":{"name":"x","all":true}}'):format(name)
+          local expected = case[2] and not case[1]:find("\\", 1, true)
+          assert.are.equal(expected, core.json_scan(named, COMPILED), named)
+        end
+      end
+    end
+    -- a string cut short at every length: never accepted
+    local full = '{"db":{"name":"' .. ("n"):rep(20) .. '","all":true}}'
+    for cut = 1, #full - 1 do
+      assert.is_false(core.json_scan(full:sub(1, cut), COMPILED), full:sub(1, cut))
+    end
+  end)
+
   it("is what grammar.encode and validate use, with the walk's messages on failure", function()
     local text = assert(grammar.encode(clean(3)))
     assert.are.same(clean(3), cjson.decode(text))
