@@ -246,23 +246,33 @@ static void put_form(struct dts_buf *out, const struct dts_pair *p, size_t n)
 	}
 }
 
-static void put_header(struct dts_buf *out, struct dts_str name,
-		       struct dts_str value)
+static void put_header(struct dts_buf *out, struct dts_buf *lens,
+		       struct dts_str name, struct dts_str value)
 {
+	struct dts_header_len l;
+
+	l.name = name.n;
+	l.value = value.n;
 	dts_buf_putstr(out, name);
 	dts_buf_putc(out, '\0');
 	dts_buf_putstr(out, value);
 	dts_buf_putc(out, '\0');
+	dts_buf_put(lens, &l, sizeof l);
 }
 
-/* Walks a "name\0value\0..." list. */
-static const char *next_header(const char *p, struct dts_str *name,
+/* Walks a "name\0value\0..." list by its lengths. */
+static const char *next_header(const char *p, const struct dts_buf *lens,
+			       size_t i, struct dts_str *name,
 			       struct dts_str *value)
 {
-	*name = str_of(p);
-	p += name->n + 1;
-	*value = str_of(p);
-	return p + value->n + 1;
+	struct dts_header_len l;
+
+	memcpy(&l, lens->data + i * sizeof l, sizeof l);
+	name->p = p;
+	name->n = l.name;
+	value->p = p + l.name + 1;
+	value->n = l.value;
+	return value->p + l.value + 1;
 }
 
 /* ---- Hashing: algorithms fetched once, one context reused ---- */
@@ -517,7 +527,8 @@ static struct dts_str trim(struct dts_str s)
 /* checked: the headers were checked already (dts_sign checks the caller's,
  * and its own are checked fields). */
 static int normalize_headers(const struct dts_pair *h, size_t n, int checked,
-			     struct dts_buf *out, size_t *count, char *err)
+			     struct dts_buf *out, struct dts_buf *lens,
+			     size_t *count, char *err)
 {
 	struct tmp_pairs t;
 	struct dts_pair *e;
@@ -551,21 +562,28 @@ static int normalize_headers(const struct dts_pair *h, size_t n, int checked,
 	for (i = 0; i < n; i++)
 		total += e[i].name.n + e[i].value.n + 2;
 	dts_buf_reserve(out, total);
-	for (i = 0; i < n; i++) {
+	dts_buf_reserve(lens, n * sizeof(struct dts_header_len));
+	for (i = 0; i < n && !out->failed && !lens->failed; i++) {
 		if (i > 0 && str_cmp(e[i].name, e[i - 1].name) == 0) {
+			struct dts_header_len l;
+			char *last = lens->data + lens->len - sizeof l;
+
 			/* Same name again: replace the closing NUL by ','. */
 			out->data[out->len - 1] = ',';
 			dts_buf_putstr(out, e[i].value);
 			dts_buf_putc(out, '\0');
+			memcpy(&l, last, sizeof l);
+			l.value += 1 + e[i].value.n;
+			memcpy(last, &l, sizeof l);
 			continue;
 		}
-		put_header(out, e[i].name, e[i].value);
+		put_header(out, lens, e[i].name, e[i].value);
 		++*count;
 	}
 	tmp_free(&t);
 	if (names != small)
 		free(names);
-	return out->failed ? out_of_memory(err) : 0;
+	return out->failed || lens->failed ? out_of_memory(err) : 0;
 }
 
 static int signed_by_default(struct dts_str name)
@@ -599,7 +617,7 @@ static int check_signed_present(const struct dts_v3_input *in,
 		for (k = 0; k < out->nheaders && !found; k++) {
 			struct dts_str name, value;
 
-			p = next_header(p, &name, &value);
+			p = next_header(p, &out->header_lens, k, &name, &value);
 			found = str_ieq(name, in->signed_names[i]);
 		}
 		if (!found)
@@ -618,6 +636,7 @@ void dts_v3_output_init(struct dts_v3_output *o)
 	dts_buf_init(&o->signed_headers);
 	dts_buf_init(&o->authorization);
 	dts_buf_init(&o->headers);
+	dts_buf_init(&o->header_lens);
 	o->nheaders = 0;
 }
 
@@ -630,6 +649,7 @@ void dts_v3_output_free(struct dts_v3_output *o)
 	dts_buf_free(&o->signed_headers);
 	dts_buf_free(&o->authorization);
 	dts_buf_free(&o->headers);
+	dts_buf_free(&o->header_lens);
 	o->nheaders = 0;
 }
 
@@ -642,6 +662,7 @@ void dts_v3_output_reset(struct dts_v3_output *o)
 	dts_buf_reset(&o->signed_headers);
 	dts_buf_reset(&o->authorization);
 	dts_buf_reset(&o->headers);
+	dts_buf_reset(&o->header_lens);
 	o->nheaders = 0;
 }
 
@@ -664,7 +685,7 @@ static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
 	     check_pairs(in->query, in->nquery, "query", err) != 0))
 		return -1;
 	if (normalize_headers(in->headers, in->nheaders, checked, &out->headers,
-			      &out->nheaders, err) != 0)
+			      &out->header_lens, &out->nheaders, err) != 0)
 		return -1;
 	if (check_signed_present(in, out, err) != 0)
 		return -1;
@@ -686,7 +707,7 @@ static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
 	for (i = 0, p = out->headers.data; i < out->nheaders; i++) {
 		struct dts_str name, value;
 
-		p = next_header(p, &name, &value);
+		p = next_header(p, &out->header_lens, i, &name, &value);
 		if (!is_signed(in, name))
 			continue;
 		dts_buf_putstr(cr, name);
@@ -761,6 +782,7 @@ void dts_signed_init(struct dts_signed *s)
 	dts_buf_init(&s->string_to_sign);
 	dts_buf_init(&s->canonical_request);
 	dts_buf_init(&s->headers);
+	dts_buf_init(&s->header_lens);
 	s->nheaders = 0;
 }
 
@@ -772,6 +794,7 @@ void dts_signed_free(struct dts_signed *s)
 	dts_buf_free(&s->string_to_sign);
 	dts_buf_free(&s->canonical_request);
 	dts_buf_free(&s->headers);
+	dts_buf_free(&s->header_lens);
 	s->nheaders = 0;
 }
 
@@ -784,6 +807,7 @@ void dts_signed_reset(struct dts_signed *s)
 	dts_buf_reset(&s->string_to_sign);
 	dts_buf_reset(&s->canonical_request);
 	dts_buf_reset(&s->headers);
+	dts_buf_reset(&s->header_lens);
 	s->nheaders = 0;
 }
 
@@ -1064,7 +1088,7 @@ static int sign_v1(struct dts_signer *s, const struct dts_request *r,
 	if ((headers = all_headers(&headers_tmp, r, own, n, err)) == NULL)
 		goto done;
 	rc = normalize_headers(headers, n + r->nheaders, 1, &o->headers,
-			       &o->nheaders, err);
+			       &o->header_lens, &o->nheaders, err);
 	tmp_free(&headers_tmp);
 done:
 	if (t != small_t)
@@ -1145,14 +1169,16 @@ static int sign_v3(struct dts_signer *s, const struct dts_request *r,
 	/* Hand the buffers over rather than copy them: the signer's (empty)
 	 * ones take their place, to be reused. */
 	swap_bufs(&o->headers, &out->headers);
+	swap_bufs(&o->header_lens, &out->header_lens);
 	o->nheaders = out->nheaders;
-	put_header(&o->headers, LIT("authorization"),
+	put_header(&o->headers, &o->header_lens, LIT("authorization"),
 		   (struct dts_str){ out->authorization.data, out->authorization.len });
 	o->nheaders++;
 	swap_bufs(&o->signature, &out->signature);
 	swap_bufs(&o->string_to_sign, &out->string_to_sign);
 	swap_bufs(&o->canonical_request, &out->canonical_request);
-	rc = o->target.failed || o->headers.failed ? out_of_memory(err) : 0;
+	rc = o->target.failed || o->headers.failed || o->header_lens.failed
+		? out_of_memory(err) : 0;
 done:
 	dts_v3_output_reset(out);
 	tmp_free(&headers_tmp);
