@@ -95,12 +95,21 @@ void dts_buf_puts(struct dts_buf *b, const char *s)
 }
 
 /* Strict: no overlong forms, no surrogates, nothing above U+10FFFF.
- * Runs of ASCII, most of any JSON text, are skipped eight bytes at a time. */
+ * Runs of ASCII, most of any JSON text, are skipped 32 or 8 bytes at a time. */
 size_t dts_utf8_valid_prefix(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
+	/* 32 bytes a step while they are all ASCII, then 8. */
+	while (n - i >= 32) {
+		uint64_t x[4];
+
+		memcpy(x, s + i, 32);
+		if ((x[0] | x[1] | x[2] | x[3]) & 0x8080808080808080ULL)
+			break;
+		i += 32;
+	}
 	while (n - i >= 8) {
 		uint64_t x;
 
@@ -206,7 +215,22 @@ static void encode(struct dts_buf *out, const char *s, size_t n, int keep_slash)
 			o += w >> 24;
 		}
 	} else {
-		for (i = 0; i < n; i++) {
+		/* Four at a time: the loop's own count and branch, once per four
+		 * bytes, are a good part of the work here. */
+		for (i = 0; n - i >= 4; i += 4) {
+			const uint32_t w0 = ENC[u[i]], w1 = ENC[u[i + 1]];
+			const uint32_t w2 = ENC[u[i + 2]], w3 = ENC[u[i + 3]];
+
+			put4(o, w0);
+			o += w0 >> 24;
+			put4(o, w1);
+			o += w1 >> 24;
+			put4(o, w2);
+			o += w2 >> 24;
+			put4(o, w3);
+			o += w3 >> 24;
+		}
+		for (; i < n; i++) {
 			uint32_t w = ENC[u[i]];
 
 			put4(o, w);
@@ -252,7 +276,13 @@ void dts_hex(char *out, const unsigned char *in, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; n - i >= 4; i += 4) {
+		memcpy(out + 2 * i, HEX2 + 2 * in[i], 2);
+		memcpy(out + 2 * i + 2, HEX2 + 2 * in[i + 1], 2);
+		memcpy(out + 2 * i + 4, HEX2 + 2 * in[i + 2], 2);
+		memcpy(out + 2 * i + 6, HEX2 + 2 * in[i + 3], 2);
+	}
+	for (; i < n; i++)
 		memcpy(out + 2 * i, HEX2 + 2 * in[i], 2);
 }
 

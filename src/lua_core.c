@@ -247,6 +247,8 @@ struct args {
 	struct work *w;
 	const char *const *names;	/* the state's */
 	int slot[F_COUNT];	/* stack index of each field's value, or 0 */
+	int type[F_COUNT];	/* its Lua type (when slot is not 0) */
+	struct dts_str str[F_COUNT];	/* its bytes, when a string */
 	int ntables;		/* pair tables read so far */
 	char err[DTS_ERR_MAX];
 };
@@ -264,6 +266,7 @@ static int read_args(lua_State *L, struct args *a, struct work *w,
 		     unsigned allowed)
 {
 	const struct state *st = lua_touserdata(L, lua_upvalueindex(1));
+	int top;
 
 	memset(a->slot, 0, sizeof a->slot);
 	a->L = L;
@@ -280,10 +283,15 @@ static int read_args(lua_State *L, struct args *a, struct work *w,
 		snprintf(a->err, sizeof a->err, "out of stack space");
 		return -1;
 	}
+	/* The walk keeps count of the stack itself: key and value stay at
+	 * top - 1 and top, fewer calls into Lua than asking. */
+	top = lua_gettop(L);
 	for (lua_pushnil(L); lua_next(L, 1); lua_pushvalue(L, -2)) {
 		const char *const *names = a->names;
 		const char *key;
 		int id;
+
+		top += 2;
 
 		if (lua_type(L, -2) != LUA_TSTRING)
 			return arg_fail(a, "%s: unexpected %s key in the argument table",
@@ -303,8 +311,12 @@ static int read_args(lua_State *L, struct args *a, struct work *w,
 				 lua_tostring(L, -2));
 			return -1;
 		}
-		/* The value stays where it is: its slot anchors it. */
-		a->slot[id] = lua_gettop(L);
+		/* The value stays where it is: its slot anchors it, so its
+		 * bytes can be taken now. */
+		a->slot[id] = top;
+		a->type[id] = lua_type(L, -1);
+		if (a->type[id] == LUA_TSTRING)
+			a->str[id].p = lua_tolstring(L, -1, &a->str[id].n);
 	}
 	return 0;
 }
@@ -312,19 +324,18 @@ static int read_args(lua_State *L, struct args *a, struct work *w,
 /* A string field: absent (nil) leaves out->p NULL. */
 static int get_str(struct args *a, enum field f, struct dts_str *out)
 {
-	lua_State *L = a->L;
-	const int type = a->slot[f] ? lua_type(L, a->slot[f]) : LUA_TNIL;
+	const int type = a->slot[f] ? a->type[f] : LUA_TNIL;
 
 	out->p = NULL;
 	out->n = 0;
 	if (type == LUA_TSTRING) {
-		out->p = lua_tolstring(L, a->slot[f], &out->n);
+		*out = a->str[f];
 		return 0;
 	}
 	if (type == LUA_TNIL)
 		return 0;
 	return arg_fail(a, "%s: expected a string, got %s", field_names[f],
-			lua_typename(L, type));
+			lua_typename(a->L, type));
 }
 
 static int changed(struct args *a, const char *field)
@@ -488,51 +499,63 @@ static void push_buf(lua_State *L, const struct dts_buf *b)
 	lua_pushlstring(L, b->data ? b->data : "", b->len);
 }
 
+/* Which of own_headers a header name is, or -1 (memcmp only where the
+ * length matches). */
+static int own_header(const char *name, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof own_headers / sizeof *own_headers; k++)
+		if (own_headers[k].len == n &&
+		    memcmp(key_names[own_headers[k].key - F_COUNT], name, n) == 0)
+			return (int)k;
+	return -1;
+}
+
 /*
- * Headers "name\0value\0..." into a name -> value table, with room for
- * `extra` more (the client adds accept).  The signer's own header names
- * are the strings made once, and a value that is an argument's string
- * unchanged is that very string: fewer strings made per call.
+ * Headers "name\0value\0..." (lengths apart) into a name -> value table,
+ * with room for `extra` more (the client adds accept).  The signer's own
+ * header names are the strings made once, and a value that is an
+ * argument's string unchanged (the signer only trims) is that very string:
+ * fewer strings made per call.
  */
 static void push_headers(lua_State *L, const struct args *a,
-			 const struct dts_buf *h, size_t n, int extra)
+			 const struct dts_buf *h, const struct dts_buf *lens,
+			 size_t n, int extra)
 {
 	const char *p = h->data;
-	size_t i, k;
+	size_t i;
 
 	lua_createtable(L, 0, (int)n + extra);
 	for (i = 0; i < n; i++) {
-		size_t nl = strlen(p), vl = strlen(p + nl + 1);
-		const char *v = p + nl + 1;
-		int value_done = 0;
+		struct dts_header_len l;
+		const char *v;
+		int k;
 
-		for (k = 0; k < sizeof own_headers / sizeof *own_headers; k++) {
-			const char *name = key_names[own_headers[k].key - F_COUNT];
-			int slot = a ? a->slot[own_headers[k].from] : 0;
+		memcpy(&l, lens->data + i * sizeof l, sizeof l);
+		v = p + l.name + 1;
+		k = own_header(p, l.name);
+		if (k < 0) {
+			lua_pushlstring(L, p, l.name);
+			lua_pushlstring(L, v, l.value);
+		} else {
+			const enum field from = own_headers[k].from;
 
-			if (own_headers[k].len != nl || memcmp(name, p, nl) != 0)
-				continue;
 			lua_rawgeti(L, STRINGS, own_headers[k].key);
-			if (own_headers[k].from != F_NONE && slot != 0 &&
-			    lua_type(L, slot) == LUA_TSTRING &&
-			    lua_rawlen(L, slot) == vl &&
-			    memcmp(lua_tostring(L, slot), v, vl) == 0) {
-				lua_pushvalue(L, slot);
-				value_done = 1;
-			} else if (own_headers[k].key == K_H_CONTENT_TYPE &&
-				   vl == sizeof "application/x-www-form-urlencoded" - 1 &&
-				   memcmp(v, "application/x-www-form-urlencoded", vl) == 0) {
+			if (from != F_NONE && a != NULL && a->slot[from] != 0 &&
+			    a->type[from] == LUA_TSTRING &&
+			    a->str[from].n == l.value &&
+			    memcmp(a->str[from].p, v, l.value) == 0)
+				lua_pushvalue(L, a->slot[from]);
+			else if (own_headers[k].key == K_H_CONTENT_TYPE &&
+				 l.value == sizeof "application/x-www-form-urlencoded" - 1 &&
+				 memcmp(v, "application/x-www-form-urlencoded", l.value) == 0)
 				lua_rawgeti(L, STRINGS, K_FORM_TYPE);
-				value_done = 1;
-			}
-			break;
+			else
+				lua_pushlstring(L, v, l.value);
 		}
-		if (k == sizeof own_headers / sizeof *own_headers)
-			lua_pushlstring(L, p, nl);
-		if (!value_done)
-			lua_pushlstring(L, v, vl);
 		lua_rawset(L, -3);
-		p += nl + vl + 2;
+		p = v + l.value + 1;
 	}
 }
 
@@ -656,7 +679,7 @@ static int sign_body(lua_State *L, struct work *w)
 		lua_rawset(L, res);
 	}
 	lua_rawgeti(L, STRINGS, K_HEADERS);
-	push_headers(L, &a, &o->headers, o->nheaders, 1);
+	push_headers(L, &a, &o->headers, &o->header_lens, o->nheaders, 1);
 	lua_rawset(L, res);
 	return 1;
 }

@@ -2,6 +2,7 @@
 #include "tchar.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,28 +115,45 @@ static int check_controls(struct dts_str s, const char *name, char *err)
 	return 0;
 }
 
+/* Whether any of 8 bytes is a control character (below 0x20, or 0x7F) or
+ * above 0x7F (where UTF-8 must be checked): the usual field, short ASCII,
+ * is judged 8 bytes at a time. */
+static int plain_word(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	const uint64_t del = x ^ (0x7F * ones);
+
+	return (((x - 0x20 * ones) | (del - ones) | x) & high) == 0;
+}
+
 static int check_field(struct dts_str s, const char *name, char *err)
 {
+	size_t i = 0;
+	unsigned high = 0;
+
 	if (s.p == NULL)
 		return fail(err, "%s: missing", name);
 	if (s.n == 0)
 		return fail(err, "%s: must not be empty", name);
-	/* One pass over the bytes in the usual case (short ASCII): the UTF-8
-	 * check runs only when a byte above 0x7F was seen. */
-	{
-		unsigned high = 0;
-		size_t i;
+	for (; s.n - i >= 8; i += 8) {
+		uint64_t x;
 
-		for (i = 0; i < s.n; i++) {
-			unsigned char c = (unsigned char)s.p[i];
-
-			if (c < 0x20 || c == 0x7F)
-				return check_controls(s, name, err);
-			high |= c;
-		}
-		if (high < 0x80)
-			return 0;
+		memcpy(&x, s.p + i, 8);
+		if (!plain_word(x))
+			break;
 	}
+	/* The rest, or from the word that held something else: one pass over
+	 * the bytes; the UTF-8 check runs only when a byte above 0x7F was
+	 * seen. */
+	for (; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (c < 0x20 || c == 0x7F)
+			return check_controls(s, name, err);
+		high |= c;
+	}
+	if (high < 0x80)
+		return 0;
 	return check_utf8(s, "", str_of(name), err);
 }
 
@@ -246,23 +264,33 @@ static void put_form(struct dts_buf *out, const struct dts_pair *p, size_t n)
 	}
 }
 
-static void put_header(struct dts_buf *out, struct dts_str name,
-		       struct dts_str value)
+static void put_header(struct dts_buf *out, struct dts_buf *lens,
+		       struct dts_str name, struct dts_str value)
 {
+	struct dts_header_len l;
+
+	l.name = name.n;
+	l.value = value.n;
 	dts_buf_putstr(out, name);
 	dts_buf_putc(out, '\0');
 	dts_buf_putstr(out, value);
 	dts_buf_putc(out, '\0');
+	dts_buf_put(lens, &l, sizeof l);
 }
 
-/* Walks a "name\0value\0..." list. */
-static const char *next_header(const char *p, struct dts_str *name,
+/* Walks a "name\0value\0..." list by its lengths. */
+static const char *next_header(const char *p, const struct dts_buf *lens,
+			       size_t i, struct dts_str *name,
 			       struct dts_str *value)
 {
-	*name = str_of(p);
-	p += name->n + 1;
-	*value = str_of(p);
-	return p + value->n + 1;
+	struct dts_header_len l;
+
+	memcpy(&l, lens->data + i * sizeof l, sizeof l);
+	name->p = p;
+	name->n = l.name;
+	value->p = p + l.name + 1;
+	value->n = l.value;
+	return value->p + l.value + 1;
 }
 
 /* ---- Hashing: algorithms fetched once, one context reused ---- */
@@ -514,10 +542,16 @@ static struct dts_str trim(struct dts_str s)
  * joined by ','), sorted by name: the form the canonical headers need, and
  * the form in which they are sent, so what is signed is what is sent.
  */
-/* checked: the headers were checked already (dts_sign checks the caller's,
- * and its own are checked fields). */
-static int normalize_headers(const struct dts_pair *h, size_t n, int checked,
-			     struct dts_buf *out, size_t *count, char *err)
+/* What dts_sign knows of the headers it hands over: CHECKED, they were
+ * checked already (the caller's by check_request, its own are checked
+ * fields); SORTED, their names are lower case, distinct and in order (its
+ * own, when the caller gives none). */
+#define CHECKED 1
+#define SORTED 2
+
+static int normalize_headers(const struct dts_pair *h, size_t n, int known,
+			     struct dts_buf *out, struct dts_buf *lens,
+			     size_t *count, char *err)
 {
 	struct tmp_pairs t;
 	struct dts_pair *e;
@@ -525,8 +559,18 @@ static int normalize_headers(const struct dts_pair *h, size_t n, int checked,
 	size_t i, off = 0, total = 0;
 
 	*count = 0;
-	if (!checked && check_headers(h, n, err) != 0)
+	if (!(known & CHECKED) && check_headers(h, n, err) != 0)
 		return -1;
+	if (known & SORTED) {	/* only the values to trim */
+		for (i = 0; i < n; i++)
+			total += h[i].name.n + h[i].value.n + 2;
+		dts_buf_reserve(out, total);
+		dts_buf_reserve(lens, n * sizeof(struct dts_header_len));
+		for (i = 0; i < n; i++)
+			put_header(out, lens, h[i].name, trim(h[i].value));
+		*count = n;
+		return out->failed || lens->failed ? out_of_memory(err) : 0;
+	}
 	for (i = 0; i < n; i++)
 		total += h[i].name.n;
 	names = total <= sizeof small ? small : malloc(total);
@@ -551,21 +595,28 @@ static int normalize_headers(const struct dts_pair *h, size_t n, int checked,
 	for (i = 0; i < n; i++)
 		total += e[i].name.n + e[i].value.n + 2;
 	dts_buf_reserve(out, total);
-	for (i = 0; i < n; i++) {
+	dts_buf_reserve(lens, n * sizeof(struct dts_header_len));
+	for (i = 0; i < n && !out->failed && !lens->failed; i++) {
 		if (i > 0 && str_cmp(e[i].name, e[i - 1].name) == 0) {
+			struct dts_header_len l;
+			char *last = lens->data + lens->len - sizeof l;
+
 			/* Same name again: replace the closing NUL by ','. */
 			out->data[out->len - 1] = ',';
 			dts_buf_putstr(out, e[i].value);
 			dts_buf_putc(out, '\0');
+			memcpy(&l, last, sizeof l);
+			l.value += 1 + e[i].value.n;
+			memcpy(last, &l, sizeof l);
 			continue;
 		}
-		put_header(out, e[i].name, e[i].value);
+		put_header(out, lens, e[i].name, e[i].value);
 		++*count;
 	}
 	tmp_free(&t);
 	if (names != small)
 		free(names);
-	return out->failed ? out_of_memory(err) : 0;
+	return out->failed || lens->failed ? out_of_memory(err) : 0;
 }
 
 static int signed_by_default(struct dts_str name)
@@ -599,7 +650,7 @@ static int check_signed_present(const struct dts_v3_input *in,
 		for (k = 0; k < out->nheaders && !found; k++) {
 			struct dts_str name, value;
 
-			p = next_header(p, &name, &value);
+			p = next_header(p, &out->header_lens, k, &name, &value);
 			found = str_ieq(name, in->signed_names[i]);
 		}
 		if (!found)
@@ -618,6 +669,7 @@ void dts_v3_output_init(struct dts_v3_output *o)
 	dts_buf_init(&o->signed_headers);
 	dts_buf_init(&o->authorization);
 	dts_buf_init(&o->headers);
+	dts_buf_init(&o->header_lens);
 	o->nheaders = 0;
 }
 
@@ -630,6 +682,7 @@ void dts_v3_output_free(struct dts_v3_output *o)
 	dts_buf_free(&o->signed_headers);
 	dts_buf_free(&o->authorization);
 	dts_buf_free(&o->headers);
+	dts_buf_free(&o->header_lens);
 	o->nheaders = 0;
 }
 
@@ -642,12 +695,13 @@ void dts_v3_output_reset(struct dts_v3_output *o)
 	dts_buf_reset(&o->signed_headers);
 	dts_buf_reset(&o->authorization);
 	dts_buf_reset(&o->headers);
+	dts_buf_reset(&o->header_lens);
 	o->nheaders = 0;
 }
 
-/* checked: every input was checked already (dts_sign's own call). */
+/* known: what dts_sign's own call knows of its input (CHECKED, SORTED). */
 static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
-			int checked, struct dts_v3_output *out, char *err)
+			int known, struct dts_v3_output *out, char *err)
 {
 	struct dts_buf *cr = &out->canonical_request;
 	struct tmp_pairs t;
@@ -656,15 +710,15 @@ static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
 	char hash[64];
 	size_t i;
 
-	if (!checked &&
+	if (!(known & CHECKED) &&
 	    (check_controls(in->method, "method", err) != 0 ||
 	     check_controls(in->payload_hash, "payload_hash", err) != 0 ||
 	     check_controls(in->access_key_id, "access_key_id", err) != 0 ||
 	     check_controls(in->access_key_secret, "access_key_secret", err) != 0 ||
 	     check_pairs(in->query, in->nquery, "query", err) != 0))
 		return -1;
-	if (normalize_headers(in->headers, in->nheaders, checked, &out->headers,
-			      &out->nheaders, err) != 0)
+	if (normalize_headers(in->headers, in->nheaders, known, &out->headers,
+			      &out->header_lens, &out->nheaders, err) != 0)
 		return -1;
 	if (check_signed_present(in, out, err) != 0)
 		return -1;
@@ -686,7 +740,7 @@ static int v3_signature(struct dts_signer *s, const struct dts_v3_input *in,
 	for (i = 0, p = out->headers.data; i < out->nheaders; i++) {
 		struct dts_str name, value;
 
-		p = next_header(p, &name, &value);
+		p = next_header(p, &out->header_lens, i, &name, &value);
 		if (!is_signed(in, name))
 			continue;
 		dts_buf_putstr(cr, name);
@@ -761,6 +815,7 @@ void dts_signed_init(struct dts_signed *s)
 	dts_buf_init(&s->string_to_sign);
 	dts_buf_init(&s->canonical_request);
 	dts_buf_init(&s->headers);
+	dts_buf_init(&s->header_lens);
 	s->nheaders = 0;
 }
 
@@ -772,6 +827,7 @@ void dts_signed_free(struct dts_signed *s)
 	dts_buf_free(&s->string_to_sign);
 	dts_buf_free(&s->canonical_request);
 	dts_buf_free(&s->headers);
+	dts_buf_free(&s->header_lens);
 	s->nheaders = 0;
 }
 
@@ -784,6 +840,7 @@ void dts_signed_reset(struct dts_signed *s)
 	dts_buf_reset(&s->string_to_sign);
 	dts_buf_reset(&s->canonical_request);
 	dts_buf_reset(&s->headers);
+	dts_buf_reset(&s->header_lens);
 	s->nheaders = 0;
 }
 
@@ -1063,8 +1120,9 @@ static int sign_v1(struct dts_signer *s, const struct dts_request *r,
 		goto done;
 	if ((headers = all_headers(&headers_tmp, r, own, n, err)) == NULL)
 		goto done;
-	rc = normalize_headers(headers, n + r->nheaders, 1, &o->headers,
-			       &o->nheaders, err);
+	rc = normalize_headers(headers, n + r->nheaders,
+			       r->nheaders == 0 ? CHECKED | SORTED : CHECKED, &o->headers,
+			       &o->header_lens, &o->nheaders, err);
 	tmp_free(&headers_tmp);
 done:
 	if (t != small_t)
@@ -1101,8 +1159,8 @@ static int sign_v3(struct dts_signer *s, const struct dts_request *r,
 		return fail(err, "SHA-256 failed");
 	hash[64] = '\0';
 
-	/* In sorted order already, so that normalize_headers' sort has
-	 * little left to do. */
+	/* In sorted order already: with no headers of the caller's to merge
+	 * in, normalize_headers has only the values to trim. */
 	if (o->body.len > 0)
 		own[n++] = pair_of("content-type", LIT(FORM_TYPE));
 	own[n++] = pair_of("host", r->host);
@@ -1132,7 +1190,8 @@ static int sign_v3(struct dts_signer *s, const struct dts_request *r,
 	in.headers = headers;
 	in.nheaders = n + r->nheaders;
 	dts_v3_output_reset(out);
-	if (v3_signature(s, &in, 1, out, err) != 0)
+	if (v3_signature(s, &in, r->nheaders == 0 ? CHECKED | SORTED : CHECKED,
+			 out, err) != 0)
 		goto done;
 
 	dts_buf_reserve(&o->target, 3 * in.path.n + 1 + out->canonical_query.len);
@@ -1145,14 +1204,16 @@ static int sign_v3(struct dts_signer *s, const struct dts_request *r,
 	/* Hand the buffers over rather than copy them: the signer's (empty)
 	 * ones take their place, to be reused. */
 	swap_bufs(&o->headers, &out->headers);
+	swap_bufs(&o->header_lens, &out->header_lens);
 	o->nheaders = out->nheaders;
-	put_header(&o->headers, LIT("authorization"),
+	put_header(&o->headers, &o->header_lens, LIT("authorization"),
 		   (struct dts_str){ out->authorization.data, out->authorization.len });
 	o->nheaders++;
 	swap_bufs(&o->signature, &out->signature);
 	swap_bufs(&o->string_to_sign, &out->string_to_sign);
 	swap_bufs(&o->canonical_request, &out->canonical_request);
-	rc = o->target.failed || o->headers.failed ? out_of_memory(err) : 0;
+	rc = o->target.failed || o->headers.failed || o->header_lens.failed
+		? out_of_memory(err) : 0;
 done:
 	dts_v3_output_reset(out);
 	tmp_free(&headers_tmp);

@@ -43,11 +43,18 @@ struct dts_request {
 	size_t nheaders;
 };
 
+/* The lengths of one header of a "name\0value\0..." list, kept as the
+ * list is written: reading it back needs no strlen. */
+struct dts_header_len {
+	size_t name, value;
+};
+
 /* A request ready to send: method, target (path + query), headers, body. */
 struct dts_signed {
 	char method[8];
 	struct dts_buf target, body, signature, string_to_sign, canonical_request;
 	struct dts_buf headers; /* nheaders of: lower-case name '\0' value '\0' */
+	struct dts_buf header_lens; /* nheaders of struct dts_header_len */
 	size_t nheaders;
 };
 
@@ -107,6 +114,7 @@ struct dts_v3_output {
 	struct dts_buf canonical_query, canonical_request, string_to_sign;
 	struct dts_buf signature, signed_headers, authorization;
 	struct dts_buf headers; /* all headers, normalised: name '\0' value '\0' */
+	struct dts_buf header_lens; /* nheaders of struct dts_header_len */
 	size_t nheaders;
 };
 

@@ -99,6 +99,231 @@ static void test_encoder(void)
 	}
 }
 
+/* The reference: what signing.md section 1 says, one byte at a time. */
+static size_t ref_encode(char *out, const unsigned char *s, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+		    c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = "0123456789ABCDEF"[c >> 4];
+			out[o++] = "0123456789ABCDEF"[c & 15];
+		}
+	}
+	return o;
+}
+
+/* The encoder (four bytes a step, then one) against the reference: every
+ * byte value at every position of every length up to 40, runs of
+ * unreserved bytes of every length, and an empty input. */
+static void test_encoder_exhaustive(void)
+{
+	unsigned char in[64];
+	char want[3 * 64];
+	size_t n, pos, bad = 0;
+	unsigned b;
+
+	for (n = 0; n <= 40; n++)
+		for (pos = 0; pos < (n ? n : 1); pos++)
+			for (b = 0; b < 256; b++) {
+				struct dts_buf got;
+				size_t k, wn;
+
+				for (k = 0; k < n; k++)	/* a mix around the byte */
+					in[k] = "ab:\"cd{9_,Z~ %"[(k * 7 + n) % 15];
+				if (n > 0)
+					in[pos] = (unsigned char)b;
+				wn = ref_encode(want, in, n);
+				dts_buf_init(&got);
+				dts_pct_encode(&got, (const char *)in, n);
+				if (got.len != wn || (wn && memcmp(got.data, want, wn) != 0) ||
+				    dts_pct_encoded_len((const char *)in, n) != wn)
+					bad++;
+				dts_buf_free(&got);
+			}
+	check_true("pct_encode = reference, every byte, every position, n <= 40",
+		   bad == 0);
+	for (n = 0, bad = 0; n <= 40; n++) {
+		struct dts_buf got;
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			in[k] = (unsigned char)("orders_00001"[k % 12]);
+		in[n] = '"';
+		dts_buf_init(&got);
+		dts_pct_encode(&got, (const char *)in, n + 1);
+		if (got.len != n + 3 || memcmp(got.data, in, n) != 0 ||
+		    memcmp(got.data + n, "%22", 3) != 0)
+			bad++;
+		dts_buf_free(&got);
+	}
+	check_true("pct_encode: unreserved runs of 0 to 40 bytes", bad == 0);
+}
+
+static void v3_request(struct dts_request *r)
+{
+	memset(r, 0, sizeof *r);
+	r->scheme = DTS_SCHEME_V3;
+	r->method = S("POST");
+	r->host = S("dts.cn-hangzhou.aliyuncs.com");
+	r->action = S("ModifyDtsJob");
+	r->version = S("2020-01-01");
+	r->access_key_id = S("LTAIexample");
+	r->access_key_secret = S("secret");
+	r->timestamp = S("2024-05-06T07:08:09Z");
+	r->nonce = S("0123456789abcdef0123456789abcdef");
+}
+
+/* Every checked field is judged 8 bytes at a time: a control character,
+ * DEL or a byte above 0x7F at any offset of a field longer than a word is
+ * found (and named with its offset), valid UTF-8 anywhere passes. */
+static void test_field_bytes(void)
+{
+	char id[24], err[DTS_ERR_MAX], want[DTS_ERR_MAX];
+	size_t off, bad = 0;
+	unsigned b;
+
+	for (off = 0; off < sizeof id; off++)
+		for (b = 0; b < 256; b++) {
+			struct dts_request r;
+			struct dts_signed out;
+			struct dts_str s = { id, sizeof id };
+			int rc;
+
+			memset(id, 'k', sizeof id);
+			id[off] = (char)b;
+			v3_request(&r);
+			r.access_key_id = s;
+			dts_signed_init(&out);
+			rc = dts_sign(&r, &out, err);
+			dts_signed_free(&out);
+			if (b < 0x20 || b == 0x7F) {
+				snprintf(want, sizeof want, "access_key_id: control "
+					 "character 0x%02X at offset %zu", b, off);
+				bad += rc == 0 || strcmp(err, want) != 0;
+			} else if (b >= 0x80) {	/* never valid on its own */
+				snprintf(want, sizeof want, "access_key_id: not valid "
+					 "UTF-8 (byte 0x%02X at offset %zu)", b, off);
+				bad += rc == 0 || strcmp(err, want) != 0;
+			} else {
+				bad += rc != 0;
+			}
+		}
+	check_true("every byte at every offset of a 24-byte field", bad == 0);
+	for (off = 0, bad = 0; off + 2 <= sizeof id; off++) {
+		struct dts_request r;
+		struct dts_signed out;
+		struct dts_str s = { id, sizeof id };
+
+		memset(id, 'k', sizeof id);
+		memcpy(id + off, "\xC3\xA9", 2);	/* é */
+		v3_request(&r);
+		r.action = s;
+		dts_signed_init(&out);
+		bad += dts_sign(&r, &out, err) != 0;
+		dts_signed_free(&out);
+	}
+	check_true("UTF-8 at every offset of a field passes", bad == 0);
+}
+
+/* Header n of a signed request, as "name: value". */
+static int header_at(const struct dts_signed *o, size_t n, char *out, size_t size)
+{
+	const char *p = o->headers.data;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p += strlen(p) + 1, p += strlen(p) + 1;
+	return snprintf(out, size, "%s: %s", p, p + strlen(p) + 1);
+}
+
+/*
+ * With no headers of the caller's, the signer's own are written as they
+ * are (already lower case, distinct, in order): the same result as the
+ * general way, which a caller's unsigned header takes.  Values of fields
+ * are trimmed both ways; the lengths kept match the list.
+ */
+static void test_own_headers(void)
+{
+	static const enum dts_scheme schemes[] = { DTS_SCHEME_V3, DTS_SCHEME_V1 };
+	struct dts_pair body[] = { { S("DbList"), S("{\"a\":1}") } };
+	struct dts_pair query[] = { { S("RegionId"), S("cn-hangzhou") } };
+	struct dts_pair extra[] = { { S("X-Extra"), S("  v ") } };
+	size_t k;
+
+	for (k = 0; k < 4; k++) {
+		struct dts_request r;
+		struct dts_signed a, b;
+		char err[DTS_ERR_MAX], what[96], ha[256], hb[256];
+		size_t i, j, bad = 0;
+
+		v3_request(&r);
+		r.scheme = schemes[k % 2];
+		r.action = S(" ModifyDtsJob  ");
+		r.host = S("dts.aliyuncs.com");
+		r.query = query;
+		r.nquery = 1;
+		if (k >= 2) {	/* with a body, and content-type */
+			r.body = body;
+			r.nbody = 1;
+		}
+		if (k == 1 || k == 3)
+			r.security_token = S("sts token");
+		dts_signed_init(&a);
+		dts_signed_init(&b);
+		check_true("own headers only: signs", dts_sign(&r, &a, err) == 0);
+		r.headers = extra;
+		r.nheaders = 1;
+		check_true("with an unsigned header: signs", dts_sign(&r, &b, err) == 0);
+		snprintf(what, sizeof what, "case %zu: same signature both ways", k);
+		check_true(what, a.signature.len == b.signature.len &&
+			   memcmp(a.signature.data, b.signature.data, a.signature.len) == 0);
+		snprintf(what, sizeof what, "case %zu: one header more", k);
+		check_true(what, b.nheaders == a.nheaders + 1);
+		/* The same headers in the same order, x-extra apart. */
+		for (i = j = 0; i < a.nheaders && j < b.nheaders; i++, j++) {
+			header_at(&b, j, hb, sizeof hb);
+			if (strncmp(hb, "x-extra: ", 9) == 0)
+				header_at(&b, ++j, hb, sizeof hb);
+			header_at(&a, i, ha, sizeof ha);
+			bad += strcmp(ha, hb) != 0;
+			if (i > 0) {	/* in order, authorization last */
+				char prev[256];
+
+				header_at(&a, i - 1, prev, sizeof prev);
+				bad += strncmp(ha, "authorization:", 14) != 0 &&
+				       strcmp(prev, ha) >= 0;
+			}
+			bad += strncmp(ha, "x-acs-action: ", 14) == 0 &&
+			       strcmp(ha, "x-acs-action: ModifyDtsJob") != 0;
+		}
+		snprintf(what, sizeof what, "case %zu: same headers, values trimmed", k);
+		check_true(what, bad == 0);
+		/* The kept lengths walk the list exactly. */
+		for (i = 0, j = 0, bad = 0; i < a.nheaders; i++) {
+			struct dts_header_len l;
+
+			memcpy(&l, a.header_lens.data + i * sizeof l, sizeof l);
+			bad += strlen(a.headers.data + j) != l.name;
+			j += l.name + 1;
+			bad += strlen(a.headers.data + j) != l.value;
+			j += l.value + 1;
+		}
+		snprintf(what, sizeof what, "case %zu: header lengths match the list", k);
+		check_true(what, bad == 0 && j == a.headers.len &&
+			   a.header_lens.len == a.nheaders * sizeof(struct dts_header_len));
+		dts_signed_free(&a);
+		dts_signed_free(&b);
+	}
+}
+
 static void test_utf8(void)
 {
 	static const struct { const char *in; size_t valid; } cases[] = {
@@ -118,6 +343,12 @@ static void test_utf8(void)
 		{ "abcdefghij\xFF", 10 },               /* past the 8-byte ASCII skip */
 		{ "abcdefgh\xE6\xB5\x8Bxyz", 14 },
 		{ "0123456789abcdef\xC0\xAF", 16 },
+		/* past the 32-byte ASCII skip, and within its second word */
+		{ "0123456789abcdef0123456789abcdef0123456789\xFF", 42 },
+		{ "0123456789abcdef0123456789abcdef\xE6\xB5\x8B", 35 },
+		{ "0123456789\xE6\xB5\x8B" "0123456789abcdef0123456789\x80", 39 },
+		{ "0123456789abcdef0123456789abcdef0123456789abcdefab\xFF"
+		  "0123456789abcdef0123", 50 },
 	};
 	size_t i;
 
@@ -520,7 +751,10 @@ static void test_nonce_threads(void)
 int main(void)
 {
 	test_encoder();
+	test_encoder_exhaustive();
 	test_utf8();
+	test_field_bytes();
+	test_own_headers();
 	test_base64();
 	test_doc_v3();
 	test_doc_v1();
