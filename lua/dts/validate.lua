@@ -154,8 +154,48 @@ local function in_order(def, given)
   return out
 end
 
+local utf8_valid = core.utf8_valid
+
+-- The common call in one pass, straight into the request's two tables:
+-- every key an API name (no alias), every value good.  A parameter with
+-- nothing but UTF-8 to check is checked here, without the layers above.
+-- Anything else (an alias, a fault) answers nil, and the careful way
+-- below finds the same values or names the fault.
+local function split(def, params)
+  -- Sized for the usual query (RegionId, DtsInstanceId, DtsJobId,
+  -- ClientToken) and body (DbList): no table grows while filled.
+  local query = { RegionId = nil, DtsInstanceId = nil, DtsJobId = nil, ClientToken = nil }
+  local body = { DbList = nil }
+  local by_name, required = def.by_name, 0
+  for name, v in next, params do
+    local p = by_name[name]
+    if not p then return nil end
+    if p.required then
+      if v == "" then return nil end
+      required = required + 1
+    end
+    local text = v
+    if type(v) == "string" and p.type == "string"
+        and not (p.ascii or p.max_len or p.format or p.enum) then
+      if not utf8_valid(v) then return nil end
+    else
+      text = convert[p.type](p, v)
+      if not text then return nil end
+    end
+    if p.where == "body" then body[name] = text else query[name] = text end
+  end
+  if required ~= required_count(def) then return nil end
+  return query, body
+end
+
 -- validate(def, params) -> { Name = "wire text", ... } | nil, err
-return function(def, params)
+-- validate(def, params, true) -> query, body (name -> wire text, by where
+-- the parameter goes) | nil, err
+return function(def, params, by_where)
+  if by_where and type(params) == "table" then
+    local query, body = split(def, params)
+    if query then return query, body end
+  end
   if type(params) ~= "table" then
     return nil, invalid(nil, "%s expects a table of parameters, got %s", def.action, type(params))
   end
@@ -193,6 +233,15 @@ return function(def, params)
     end
   end
   local out = converted(def, given)
-  if out then return out end
-  return in_order(def, given)
+  if not out then
+    local err
+    out, err = in_order(def, given)
+    if not out then return nil, err end
+  end
+  if not by_where then return out end
+  local query, body = {}, {}
+  for name, text in next, out do
+    if def.by_name[name].where == "body" then body[name] = text else query[name] = text end
+  end
+  return query, body
 end
