@@ -10,6 +10,8 @@ local schema = require "dts.schema"
 local suggest = require "dts.suggest"
 
 local invalid = errors.invalid
+local byte = string.byte
+local OPEN_BRACE = byte("{")
 
 local function describe(v)
   if type(v) == "string" then return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v) end
@@ -79,7 +81,8 @@ function convert.json(p, v)
   else
     return nil, invalid(p.name, "expected a table or JSON text, got %s", describe(v))
   end
-  if p.json == "object" and (type(value) ~= "table" or not text:match("^%s*{")) then
+  if p.json == "object" and (type(value) ~= "table"
+      or (byte(text, 1) ~= OPEN_BRACE and not text:match("^%s*{"))) then
     return nil, invalid(p.name, "expected a JSON object")
   end
   if p.max_bytes and #text > p.max_bytes then
@@ -175,7 +178,7 @@ local function split(def, params)
       required = required + 1
     end
     local text = v
-    if type(v) == "string" and p.type == "string"
+    if p.type == "string" and type(v) == "string"
         and not (p.ascii or p.max_len or p.format or p.enum) then
       if not utf8_valid(v) then return nil end
     else
@@ -184,7 +187,7 @@ local function split(def, params)
     end
     if p.where == "body" then body[name] = text else query[name] = text end
   end
-  if required ~= required_count(def) then return nil end
+  if required ~= (nrequired[def] or required_count(def)) then return nil end
   return query, body
 end
 
