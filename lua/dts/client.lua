@@ -36,6 +36,7 @@ local transports = require "dts.transport"
 local validate = require "dts.validate"
 
 local VERSION = core._VERSION
+local core_sign, nonce, timestamp = core.sign, core.nonce, core.timestamp
 local DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT = 30, 5
 
 local client = {}
@@ -312,6 +313,7 @@ function client.new(opts, getenv)
   if not ok then return nil, err end
   return setmetatable({
     region = region,
+    region_host = region and endpoint(region), -- the host a call in `region` goes to
     endpoint = host,
     protocol = opts.protocol or "https",
     scheme = opts.signature or "v3",
@@ -326,29 +328,33 @@ function client.new(opts, getenv)
 end
 
 -- The request a call would send, minus its signature: placed parameters.
-local function prepare(self, def, params, opts)
-  local values, err = validate(def, params)
-  if not values then return nil, err end
-  values.RegionId = values.RegionId or self.region
-  if not values.RegionId then
-    return nil, errors.invalid("region", "missing; set region_id in dts.new{} or "
-      .. "ALIBABA_CLOUD_REGION_ID, or pass RegionId")
+local function prepare(self, def, params)
+  local query, body = validate(def, params, true) -- RegionId and ClientToken go in the query
+  if not query then return nil, body end
+  local region = query.RegionId
+  if not region then
+    region = self.region
+    if not region then
+      return nil, errors.invalid("region", "missing; set region_id in dts.new{} or "
+        .. "ALIBABA_CLOUD_REGION_ID, or pass RegionId")
+    end
+    query.RegionId = region
   end
   -- One token for every attempt of this call, so a replay is harmless.
-  if def.by_name.ClientToken and not values.ClientToken then
-    values.ClientToken = core.nonce()
+  if not query.ClientToken and def.by_name.ClientToken then
+    query.ClientToken = nonce()
   end
-  local query, body = {}, {}
-  for name, v in pairs(values) do
-    local p = def.by_name[name]
-    if p.where == "body" then body[name] = v else query[name] = v end
+  local host = self.endpoint
+  if not host then
+    host = region == self.region and self.region_host or endpoint(region)
+    if not host then -- validation checked RegionId, dts.new the client's region
+      return nil, errors.invalid("RegionId", "%s is not a region id", describe(region))
+    end
   end
-  local host = self.endpoint or endpoint(values.RegionId)
-  if not host then -- validation checked RegionId, dts.new the client's region
-    return nil, errors.invalid("RegionId", "%s is not a region id", describe(values.RegionId))
-  end
-  return { def = def, host = host, query = query, body = body, opts = opts or {}, sent = 0,
-           went_out = 0, unanswered = false }
+  -- secrets (set by send) has its room from the start: the table does not
+  -- grow on the way (only a refreshed token adds `refreshed`).
+  return { def = def, host = host, query = query, body = body, sent = 0,
+           went_out = 0, unanswered = false, secrets = nil }
 end
 
 -- core.sign's argument, one table per client filled anew for each call
@@ -367,11 +373,11 @@ local function sign(self, req, creds)
   a.action, a.version = req.def.action, req.def.version
   a.access_key_id, a.access_key_secret = creds.access_key_id, creds.access_key_secret
   a.security_token = creds.security_token
-  a.timestamp, a.nonce = core.timestamp(), core.nonce()
+  a.timestamp, a.nonce = timestamp(), nonce()
   a.query, a.body = req.query, req.body
   -- The strings to sign are read only by explain_signature, in debug.
   a.debug_strings = self.debug
-  local signed, err = core.sign(a)
+  local signed, err = core_sign(a)
   a.access_key_secret, a.security_token, a.query, a.body = nil, nil, nil, nil
   if not signed then return nil, errors.invalid(nil, err) end
   signed.headers.accept = "application/json"
@@ -415,38 +421,43 @@ local function redacted(self, signed, creds)
 end
 
 -- Make SignatureDoesNotMatch actionable; compare strings to sign only in debug.
-local function explain_signature(self, err, signed, raw)
+local function explain_signature(self, err, string_to_sign, raw)
   err.message = "the service computed a different signature: the access key secret "
     .. "is most likely wrong (check for a changed or mistyped secret)"
   if self.debug and raw and raw.Message then
     local theirs = tostring(raw.Message):match("server string to sign is:(.*)$")
     if theirs then
       -- Redacted with every other field, in client:call.
-      local same = theirs == signed.string_to_sign
+      local same = theirs == string_to_sign
       err.message = err.message .. (same and "; the strings to sign match, so the secret differs"
-        or "; the strings to sign differ: client " .. signed.string_to_sign .. " server " .. theirs)
+        or "; the strings to sign differ: client " .. tostring(string_to_sign) .. " server " .. theirs)
     end
   end
   return err
 end
 
 -- Providers check a credential once, when it arrives: nothing per call here.
-local function send(self, req)
+-- An attempt: dry_run as the call asked, the seconds it may take.
+local function send(self, req, dry_run, connect_timeout, timeout)
   local ok, creds = self.credentials.get()
   if not ok then return nil, creds end
   req.secrets = secrets_of(creds) -- what client:call redacts from errors
   if last_secrets[self] ~= req.secrets then last_secrets[self] = req.secrets end
   local signed, err = sign(self, req, creds)
   if not signed then return nil, err end
-  if req.opts.dry_run then return redacted(self, signed, creds), nil, true end
+  if dry_run then return redacted(self, signed, creds), nil, true end
   req.sent = req.sent + 1
+  -- The signed table becomes the transport's request, with exactly the
+  -- contract's fields (dts.transport): core.sign left room for the three
+  -- added, so no table is made or grown here.  The string to sign (debug
+  -- only) is kept aside for explain_signature.
+  local string_to_sign = signed.string_to_sign
+  signed.url = self.protocol .. "://" .. req.host .. signed.target
+  signed.target, signed.signature, signed.string_to_sign, signed.canonical_request = nil, nil, nil, nil
+  signed.connect_timeout = connect_timeout < timeout and connect_timeout or timeout
+  signed.timeout = timeout
   local res
-  res, err = self.transport:request{
-    method = signed.method,
-    url = self.protocol .. "://" .. req.host .. signed.target,
-    headers = signed.headers, body = signed.body,
-    connect_timeout = math.min(req.connect_timeout, req.timeout), timeout = req.timeout,
-  }
+  res, err = self.transport:request(signed)
   if not res then
     if not errors.is(err) then -- a caller's transport object said something else
       err = errors.new("network", { message = "transport: " .. describe(err) })
@@ -476,7 +487,7 @@ local function send(self, req)
       req.unanswered = true
     end
     if err.bare_code == "SignatureDoesNotMatch" then
-      explain_signature(self, err, signed, json.decode(res.body))
+      explain_signature(self, err, string_to_sign, json.decode(res.body))
     end
     return nil, err
   end
@@ -599,24 +610,24 @@ function client:call(action, params, opts)
     return nil, errors.redact_fields(params, last_secrets[self])
   end
   local req
-  req, err = prepare(self, def, params, opts)
+  req, err = prepare(self, def, params)
   if not req then
     err.attempts = 0
     return nil, errors.redact_fields(err, last_secrets[self])
   end
   local policy = self.retries
-  local timeout = req.opts.timeout or self.timeout or DEFAULT_TIMEOUT
-  local wait = req.opts.wait_modifying
+  local timeout = opts.timeout or self.timeout or DEFAULT_TIMEOUT
+  local wait = opts.wait_modifying
   -- The clock is read once per call (a dry run sends nothing and needs none).
-  local start = req.opts.dry_run and 0 or clock.now()
-  local deadline = start + math.max(timeout, wait or 0)
-  req.connect_timeout = req.opts.connect_timeout or self.connect_timeout or DEFAULT_CONNECT_TIMEOUT
+  local start = opts.dry_run and 0 or clock.now()
+  local deadline = start + (wait and wait > timeout and wait or timeout)
+  local connect_timeout = opts.connect_timeout or self.connect_timeout or DEFAULT_CONNECT_TIMEOUT
   local attempt = 0
   while true do
     attempt = attempt + 1
-    req.timeout = attempt == 1 and timeout or math.min(timeout, deadline - clock.now())
     local body, dry
-    body, err, dry = send(self, req)
+    body, err, dry = send(self, req, opts.dry_run, connect_timeout,
+      attempt == 1 and timeout or math.min(timeout, deadline - clock.now()))
     if body then return body, nil, dry end
     -- The one path every error of a call takes once credentials are known:
     -- every string field (server text, transport messages, debug text, and

@@ -44,11 +44,16 @@ local function api_error(status, body, code, message)
   })
 end
 
+local byte = string.byte
+local OPEN_BRACE = byte("{")
+
 -- decode(res) -> body table | nil, err
 return function(res)
   local body, jerr = nil, nil
-  if res.body and res.body:match("^%s*{") then
-    body, jerr = json.decode(res.body)
+  local raw = res.body
+  -- An object: "{" first (the usual answer), or after white space.
+  if raw and (byte(raw, 1) == OPEN_BRACE or raw:match("^%s*{")) then
+    body, jerr = json.decode(raw)
   end
   if type(body) ~= "table" then
     local what = res.body == "" and "an empty body"
@@ -65,7 +70,8 @@ return function(res)
     return nil, api_error(res.status, body, code,
       text(field(body, "Message", "message", "ErrMessage")))
   end
-  local success = field(body, "Success")
+  -- field(body, "Success") without its loop: json.null is neither false nor "false".
+  local success = body.Success
   if success == false or success == "false" then
     local code = text(field(body, "ErrCode", "Code")) or "UnknownError"
     return nil, api_error(res.status, body, code,

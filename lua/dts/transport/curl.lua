@@ -4,6 +4,8 @@
 local curl = require "dts.curl"
 local errors = require "dts.errors"
 
+local caught = curl.interrupted
+
 local transport = {}
 transport.__index = transport
 
@@ -34,7 +36,7 @@ local SIGNALS = { [2] = "SIGINT", [15] = "SIGTERM" }
 
 -- The signal curl.trap_signals caught (the dts command traps them), by name.
 function transport.interrupted()
-  local sig = curl.interrupted()
+  local sig = caught()
   return sig and (SIGNALS[sig] or ("signal " .. sig)) or nil
 end
 
@@ -52,8 +54,7 @@ end
 -- req: { method, url, headers, body, connect_timeout, timeout }
 -- -> res | nil, err (err.request_sent: whether the request went out)
 function transport:request(req)
-  local stop = stopped(false)
-  if stop then return nil, stop end
+  if caught() then return nil, stopped(false) end
   local res, err = self.client:request(req)
   if not res then
     return nil, stopped(err.request_sent)
