@@ -118,24 +118,6 @@ local function required_count(def)
   return n
 end
 
--- The wire text of every given parameter, or nil when anything is wrong
--- (then in_order says what): only the few given are visited.
-local function converted(def, given)
-  local out, required = {}, 0
-  for name, v in next, given do
-    local p = def.by_name[name]
-    if p.required then
-      if v == "" then return nil end
-      required = required + 1
-    end
-    local text = convert[p.type](p, v)
-    if not text then return nil end
-    out[name] = text
-  end
-  if required ~= required_count(def) then return nil end
-  return out
-end
-
 -- The same in the schema's order, so that of several faults the error
 -- names the same one every time.
 local function in_order(def, given)
@@ -254,16 +236,18 @@ return function(def, params, by_where)
       key_of[name] = key
     end
   end
-  local out = converted(def, given)
-  if not out then
-    local err
-    out, err = in_order(def, given)
+  -- given holds API names only: the one-pass way takes it when all is
+  -- well; in_order names the fault otherwise.
+  local query, body = split(def, given)
+  if not query then
+    local out, err = in_order(def, given)
     if not out then return nil, err end
+    query, body = {}, {}
+    for name, text in next, out do
+      if def.by_name[name].where == "body" then body[name] = text else query[name] = text end
+    end
   end
-  if not by_where then return out end
-  local query, body = {}, {}
-  for name, text in next, out do
-    if def.by_name[name].where == "body" then body[name] = text else query[name] = text end
-  end
-  return query, body
+  if by_where then return query, body end
+  for name, text in next, body do query[name] = text end
+  return query
 end
