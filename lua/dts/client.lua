@@ -454,7 +454,7 @@ local function send(self, req, dry_run, connect_timeout, timeout)
   local string_to_sign = signed.string_to_sign
   signed.url = self.protocol .. "://" .. req.host .. signed.target
   signed.target, signed.signature, signed.string_to_sign, signed.canonical_request = nil, nil, nil, nil
-  signed.connect_timeout = connect_timeout < timeout and connect_timeout or timeout
+  signed.connect_timeout = math.min(connect_timeout, timeout)
   signed.timeout = timeout
   local res
   res, err = self.transport:request(signed)
@@ -620,7 +620,7 @@ function client:call(action, params, opts)
   local wait = opts.wait_modifying
   -- The clock is read once per call (a dry run sends nothing and needs none).
   local start = opts.dry_run and 0 or clock.now()
-  local deadline = start + (wait and wait > timeout and wait or timeout)
+  local deadline = start + math.max(timeout, wait or 0)
   local connect_timeout = opts.connect_timeout or self.connect_timeout or DEFAULT_CONNECT_TIMEOUT
   local attempt = 0
   while true do

@@ -103,56 +103,44 @@ function convert.json(p, v)
   return text
 end
 
--- How many required parameters each action has.
-local nrequired = setmetatable({}, { __mode = "k" })
-
-local function required_count(def)
-  local n = nrequired[def]
-  if not n then
-    n = 0
-    for _, p in ipairs(def.params) do
-      if p.required then n = n + 1 end
-    end
-    nrequired[def] = n
-  end
-  return n
-end
-
--- The same in the schema's order, so that of several faults the error
--- names the same one every time.
-local function in_order(def, given)
-  local out = {}
+-- The first fault in the schema's order (so that of several, the error
+-- names the same one every time), for a table the one-pass way refused.
+local function fault(def, given)
   for _, p in ipairs(def.params) do
     local v = given[p.name]
     if v == nil then
       if p.required then
-        return nil, invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
+        return invalid(p.name, "missing; %s requires it (or %s)", def.action, p.alias)
       end
     elseif p.required and v == "" then
-      return nil, invalid(p.name, "empty; %s requires a value", def.action)
+      return invalid(p.name, "empty; %s requires a value", def.action)
     else
       local text, err = convert[p.type](p, v)
-      if not text then return nil, err end
-      out[p.name] = text
+      if not text then return err end
     end
   end
-  return out
+  -- split refuses nothing that the walk above accepts; should they ever
+  -- disagree, the call still stops here, saying so.
+  return invalid(nil, "%s: the parameters were refused without a reason (a lua-dts bug)",
+    def.action)
 end
 
 local utf8_valid = core.utf8_valid
 
--- How the fast path takes each parameter of an action, made once: a string
--- parameter with nothing but UTF-8 to check is where it goes ("query" or
--- "body", "required query" or "required body"); any other is its schema
--- entry, converted as usual.  One small table read per parameter, and the
--- schema entry of a plain one is not touched at all.
+-- How the one-pass way takes each parameter of an action, made once:
+-- plan.by_name[name] = { body = true when it goes in the body, required =
+-- ..., plain = true for a string with nothing but UTF-8 to check (its
+-- schema entry is then not read at all), p = the schema entry };
+-- plan.nrequired counts the required ones.
 local plans = setmetatable({}, { __mode = "k" })
 
 local function plan_of(def)
-  local plan = {}
+  local plan = { by_name = {}, nrequired = 0 }
   for _, p in ipairs(def.params) do
     local plain = p.type == "string" and not (p.ascii or p.max_len or p.format or p.enum)
-    plan[p.name] = plain and (p.required and "required " .. p.where or p.where) or p
+    plan.by_name[p.name] = { body = p.where == "body", required = p.required or false,
+      plain = plain, p = p }
+    if p.required then plan.nrequired = plan.nrequired + 1 end
   end
   plans[def] = plan
   return plan
@@ -168,27 +156,21 @@ local function split(def, params)
   local query = { RegionId = nil, DtsInstanceId = nil, DtsJobId = nil, ClientToken = nil }
   local body = { DbList = nil }
   local plan, required = plans[def] or plan_of(def), 0
+  local by_name = plan.by_name
   for name, v in next, params do
-    local p = plan[name]
-    if type(p) == "string" then
-      if type(v) ~= "string" or not utf8_valid(v) then return nil end
-      if p ~= "query" and p ~= "body" then -- required
-        if v == "" then return nil end
-        required = required + 1
-      end
-      if p == "query" or p == "required query" then query[name] = v else body[name] = v end
+    local e = by_name[name]
+    if not e or (e.required and v == "") then return nil end
+    local text
+    if e.plain then
+      text = type(v) == "string" and utf8_valid(v) and v
     else
-      if not p then return nil end
-      if p.required then
-        if v == "" then return nil end
-        required = required + 1
-      end
-      local text = convert[p.type](p, v)
-      if not text then return nil end
-      if p.where == "body" then body[name] = text else query[name] = text end
+      text = convert[e.p.type](e.p, v)
     end
+    if not text then return nil end
+    if e.required then required = required + 1 end
+    if e.body then body[name] = text else query[name] = text end
   end
-  if required ~= (nrequired[def] or required_count(def)) then return nil end
+  if required ~= plan.nrequired then return nil end
   return query, body
 end
 
@@ -237,16 +219,9 @@ return function(def, params, by_where)
     end
   end
   -- given holds API names only: the one-pass way takes it when all is
-  -- well; in_order names the fault otherwise.
+  -- well, and fault() names what is wrong otherwise.
   local query, body = split(def, given)
-  if not query then
-    local out, err = in_order(def, given)
-    if not out then return nil, err end
-    query, body = {}, {}
-    for name, text in next, out do
-      if def.by_name[name].where == "body" then body[name] = text else query[name] = text end
-    end
-  end
+  if not query then return nil, fault(def, given) end
   if by_where then return query, body end
   for name, text in next, body do query[name] = text end
   return query
