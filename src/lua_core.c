@@ -1173,23 +1173,73 @@ static int l_monotonic(lua_State *L)
  * @return[2] nil
  * @treturn[2] string what is wrong
  */
+/* Two digits of v at p. */
+static char *put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/*
+ * secs (0 to 9999-12-31T23:59:59) as yyyy-MM-ddTHH:mm:ssZ, by arithmetic:
+ * the proleptic Gregorian calendar from days since the epoch (H. Hinnant's
+ * civil_from_days, in March-based years so that the leap day comes last).
+ * gmtime_r and strftime would take the C library's time-zone machinery
+ * through every call, a lot of code for what a signature needs.
+ */
+static void format_utc(char out[20], uint64_t secs)
+{
+	const uint64_t z = secs / 86400 + 719468;	/* days since 0000-03-01 */
+	const unsigned sod = (unsigned)(secs % 86400);
+	const uint64_t era = z / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+	const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+	const unsigned year = (unsigned)(era * 400) + yoe + (month <= 2);
+	char *p = out;
+
+	p = put2(p, year / 100);
+	p = put2(p, year % 100);
+	*p++ = '-';
+	p = put2(p, month);
+	*p++ = '-';
+	p = put2(p, day);
+	*p++ = 'T';
+	p = put2(p, sod / 3600);
+	*p++ = ':';
+	p = put2(p, sod / 60 % 60);
+	*p++ = ':';
+	p = put2(p, sod % 60);
+	*p = 'Z';
+}
+
 static int l_timestamp(lua_State *L)
 {
-	double t = luaL_optnumber(L, 1, -1);
-	time_t secs;
-	struct tm tm;
-	char out[32];
+	char out[20];
+	uint64_t secs;
 
-	if (lua_isnoneornil(L, 1))
-		secs = time(NULL);
-	else if (!(t >= 0 && t < 253402300800.0)) /* up to 9999-12-31 */
-		return bad(L, "timestamp: seconds since 1970 expected, got %f", t);
-	else
-		secs = (time_t)t;
-	if (gmtime_r(&secs, &tm) == NULL ||
-	    strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
-		return bad(L, "timestamp: cannot format %f", t);
-	lua_pushstring(L, out);
+	if (lua_isnoneornil(L, 1)) {
+		const time_t now = time(NULL);
+
+		if (now < 0 || (double)now >= 253402300800.0)
+			return bad(L, "timestamp: the system clock is outside 1970-9999");
+		secs = (uint64_t)now;
+	} else {
+		const double t = (double)lua_tonumber(L, 1);
+
+		if (!lua_isnumber(L, 1))
+			return bad(L, "timestamp: seconds since 1970 expected, got %s",
+				   luaL_typename(L, 1));
+		if (!(t >= 0 && t < 253402300800.0)) /* up to 9999-12-31 */
+			return bad(L, "timestamp: seconds since 1970 expected, got %f", t);
+		secs = (uint64_t)t;
+	}
+	format_utc(out, secs);
+	lua_pushlstring(L, out, sizeof out);
 	return 1;
 }
 

@@ -122,8 +122,26 @@ describe("dts.core primitives", function()
       assert.truthy(core.timestamp():match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$"))
     end)
 
+    it("agrees with the C library's calendar from 1970 to 9999", function()
+      local times = { 0, 59, 60, 3599, 3600, 86399, 86400, 951782400, 951868799, 951868800,
+        4107542400, 4107628800, 4133980799, 253402300799 }
+      for i = 1, 2000 do times[#times + 1] = (i * 126773021) % 253402300800 end
+      for y = 1970, 2500 do -- each year's leap day, and the day after
+        local t = os.time({ year = y, month = 3, day = 1, hour = 12 })
+        times[#times + 1], times[#times + 2] = t - 86400 * 2, t - 1
+      end
+      for _, t in ipairs(times) do
+        if t <= 2 ^ 31 or os.date("!%Y", 2 ^ 31 + 86400 * 365) == "2039" then
+          assert.are.equal(os.date("!%Y-%m-%dT%H:%M:%SZ", t), core.timestamp(t))
+        end
+      end
+      assert.are.equal("9999-12-31T23:59:59Z", core.timestamp(253402300799))
+      assert.are.equal("2000-02-29T00:00:00Z", core.timestamp(951782400))
+      assert.are.equal("2100-03-01T00:00:00Z", core.timestamp(4107542400))
+    end)
+
     it("refuses times it cannot format", function()
-      for _, t in ipairs({ -1, 1e20, 0 / 0 }) do
+      for _, t in ipairs({ -1, 1e20, 0 / 0, "x", {}, true }) do
         local s, err = core.timestamp(t)
         assert.is_nil(s)
         assert.truthy(err:match("^timestamp:"))
