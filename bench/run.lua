@@ -26,6 +26,10 @@
 -- 6. calls/s with a refreshing credential provider next to the same keys
 --    fixed (a dry run with an STS token costs more than one without: the
 --    token is redacted from what it shows, so like is compared with like)
+-- 7. why a call costs more inside the HTTPS loop than warm: the cache
+--    lines one call fetches from memory when it starts cold, by library
+--    (callgrind's cache simulation, bench/footprint.lua; when valgrind is
+--    installed).  Counts, not times: the same on every run and machine.
 
 local function script_dir()
   local src = debug.getinfo(1, "S").source:match("^@(.*)$") or ""
@@ -456,6 +460,92 @@ local function describe_answer()
     Reserved = '{"maxRetryTime":"43200"}' })
 end
 
+-- 7 -------------------------------------------------------------------------
+
+-- Where a cache line's code or data lives, by the object callgrind names
+-- (lines it cannot place are inlined code of our own C, built with -g).
+local LIBRARIES = {
+  { "lua-dts C", { "/dts/core%.so", "/dts/curl%.so" } },
+  { "lua-cjson", { "cjson" } },
+  { "Lua VM", { "lua5%.%d", "luajit", "liblua" } },
+  { "libc", { "libc%.so", "ld%-linux" } },
+  { "OpenSSL", { "libcrypto", "libssl" } },
+}
+
+local function library_of(object)
+  if not object then return "lua-dts C" end
+  for _, lib in ipairs(LIBRARIES) do
+    for _, pattern in ipairs(lib[2]) do
+      if object:find(pattern) then return lib[1] end
+    end
+  end
+  return "other"
+end
+
+-- Lines fetched from memory (code, data read, data written) by library,
+-- over a run of bench/footprint.lua WHAT N under callgrind.
+local function lines_fetched(what, n)
+  local out = tmpname()
+  local interpreter = arg[-1] or "lua5.4"
+  local ok = os.execute(("valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 "
+    .. "--D1=49152,12,64 --LL=1048576,16,64 --callgrind-out-file=%q %q %q %s %d >/dev/null 2>&1")
+    :format(out, interpreter, root .. "/bench/footprint.lua", what, n))
+  if ok ~= true and ok ~= 0 then os.remove(out) return nil end
+  local p = io.popen(("callgrind_annotate --show=ILmr,DLmr,DLmw --threshold=100 %q 2>/dev/null")
+    :format(out))
+  local text = p:read("*a")
+  p:close()
+  os.remove(out)
+  local by = {}
+  for line in text:gmatch("[^\n]+") do
+    local plain = line:gsub("%b()", "")
+    local a, b, c, name = plain:match("^%s*([%d,.]+)%s+([%d,.]+)%s+([%d,.]+)%s+(.+)$")
+    if a and not name:find("PROGRAM TOTALS", 1, true) then
+      local lib = library_of(name:match("%[(.-)%]%s*$"))
+      local t = by[lib] or { 0, 0 }
+      by[lib] = t
+      local function count(x) return tonumber((x:gsub("[,.]", ""))) or 0 end
+      t[1] = t[1] + count(a)
+      t[2] = t[2] + count(b) + count(c)
+    end
+  end
+  return by
+end
+
+local function bench_footprint()
+  say("7. one call's cold footprint: cache lines fetched from memory when it starts cold"
+    .. " (callgrind, 1 MB last level)")
+  if not os.execute("command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null") then
+    say("   not run: valgrind is not installed")
+    return
+  end
+  local N = 100
+  local base = lines_fetched("none", N)
+  for _, what in ipairs({ "call", "sign" }) do
+    local by = base and lines_fetched(what, N)
+    if not by then
+      say("   not run: valgrind failed")
+      return
+    end
+    local total, rows = { 0, 0 }, {}
+    for _, lib in ipairs(LIBRARIES) do
+      local name = lib[1]
+      local t, b = by[name] or { 0, 0 }, base[name] or { 0, 0 }
+      local code, data = math.max(0, (t[1] - b[1]) / N), math.max(0, (t[2] - b[2]) / N)
+      total[1], total[2] = total[1] + code, total[2] + data
+      rows[#rows + 1] = { name, code, data }
+    end
+    say("   %-44s %5.0f code + %5.0f data lines per call", what == "call"
+      and "client:modify_dts_job{...}, whole call" or "core.sign v3, as the client calls it",
+      total[1], total[2])
+    local parts = {}
+    for _, r in ipairs(rows) do
+      parts[#parts + 1] = ("%s %.0f + %.0f"):format(r[1], r[2], r[3])
+    end
+    say("     %s", table.concat(parts, "; "))
+  end
+end
+
 local only = os.getenv("DTS_BENCH_ONLY")
 local function wanted(n)
   return not only or (("," .. only .. ","):find("," .. n .. ",", 1, true) ~= nil)
@@ -482,3 +572,4 @@ if wanted(3) or wanted(4) then
 end
 if wanted(5) then bench_large() end
 if wanted(6) then bench_refreshing() end
+if wanted(7) then bench_footprint() end
