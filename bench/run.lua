@@ -5,6 +5,7 @@
 --   lua5.4 bench/run.lua        (from the checkout, after make; the C
 --                                yardsticks come from `make bench`)
 --   DTS_BENCH_ONLY=2,4 lua5.4 bench/run.lua    only those sections
+--   lua5.4 bench/run.lua --footprint WHAT N     section 7's workload
 --
 -- Each ratio is measured in one run, its two sides alternated round by
 -- round and the best round of each kept (the one least disturbed by
@@ -28,7 +29,7 @@
 --    token is redacted from what it shows, so like is compared with like)
 -- 7. why a call costs more inside the HTTPS loop than warm: the cache
 --    lines one call fetches from memory when it starts cold, by library
---    (callgrind's cache simulation, bench/footprint.lua; when valgrind is
+--    (callgrind's cache simulation over `run.lua --footprint`; when valgrind is
 --    installed).  Counts, not times: the same on every run and machine.
 
 local function script_dir()
@@ -462,6 +463,42 @@ end
 
 -- 7 -------------------------------------------------------------------------
 
+-- Section 7's workload, run under callgrind: n times, evict the caches,
+-- then make one call.  what: "call" (a whole client:modify_dts_job,
+-- answered in process), "sign" (core.sign as the client calls it) or
+-- "none" (only the eviction, subtracted from the others).  Eviction reads
+-- 1.5 MB (more than the last-level cache callgrind simulates) with memchr,
+-- which no call runs, so each call starts as in a real HTTPS loop, where
+-- the kernel's and TLS's work between two calls leaves its code and data
+-- cold.
+local function footprint(what, n)
+  local own = client("v3", { transport = {
+    request = function() return { status = 200, headers = {}, body = ANSWER } end,
+    sleep = function() end } })
+  local req = sign_request("v3")
+  local calls = {
+    call = function() assert(own:modify_dts_job(PARAMS)) end,
+    sign = function()
+      req.nonce = core.nonce()
+      assert(core.sign(req))
+    end,
+    none = function() end,
+  }
+  local f = assert(calls[what], "--footprint: call, sign or none")
+  local big = ("x"):rep(1536 * 1024)
+  local function evict()
+    if big:find("y", 1, true) then error("--footprint: the eviction found a y") end
+  end
+  -- Interpreted under LuaJIT too: a compiled search differs from run to
+  -- run (with the call or without), which would leave part of it uncounted.
+  if jit then jit.off(evict) end
+  for _ = 1, 20 do f() end -- past the first calls' one-time work
+  for _ = 1, n do
+    evict()
+    f()
+  end
+end
+
 -- Where a cache line's code or data lives, by the object callgrind names
 -- (lines it cannot place are inlined code of our own C, built with -g).
 local LIBRARIES = {
@@ -483,13 +520,13 @@ local function library_of(object)
 end
 
 -- Lines fetched from memory (code, data read, data written) by library,
--- over a run of bench/footprint.lua WHAT N under callgrind.
+-- over a run of footprint(WHAT, N) under callgrind.
 local function lines_fetched(what, n)
   local out = tmpname()
   local interpreter = arg[-1] or "lua5.4"
   local ok = os.execute(("valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 "
-    .. "--D1=49152,12,64 --LL=1048576,16,64 --callgrind-out-file=%q %q %q %s %d >/dev/null 2>&1")
-    :format(out, interpreter, root .. "/bench/footprint.lua", what, n))
+    .. "--D1=49152,12,64 --LL=1048576,16,64 --callgrind-out-file=%q %q %q --footprint %s %d "
+    .. ">/dev/null 2>&1"):format(out, interpreter, root .. "/bench/run.lua", what, n))
   if ok ~= true and ok ~= 0 then os.remove(out) return nil end
   local p = io.popen(("callgrind_annotate --show=ILmr,DLmr,DLmw --threshold=100 %q 2>/dev/null")
     :format(out))
@@ -544,6 +581,11 @@ local function bench_footprint()
     end
     say("     %s", table.concat(parts, "; "))
   end
+end
+
+if arg[1] == "--footprint" then
+  footprint(arg[2], tonumber(arg[3]) or 100)
+  return
 end
 
 local only = os.getenv("DTS_BENCH_ONLY")
