@@ -49,6 +49,7 @@ local dts = require "dts"
 local schema = require "dts.schema"
 local validate = require "dts.validate"
 local grammar = require "dts.dblist.grammar"
+local sys = require "dts.sys"
 
 local KEY_ID, SECRET = "LTAIbench", "bench-secret"
 local BIN = os.getenv("DTS_BENCH_BIN") or (root .. "/build/bench")
@@ -237,10 +238,15 @@ local function median_us(f, before, n)
   return t[math.floor((n + 1) / 2)]
 end
 
-local function bench_own_work()
-  local own = client("v3", { transport = {
+-- A client whose transport answers ANSWER at once, in process.
+local function answered_in_process()
+  return client("v3", { transport = {
     request = function() return { status = 200, headers = {}, body = ANSWER } end,
     sleep = function() end } })
+end
+
+local function bench_own_work()
+  local own = answered_in_process()
   local function call() assert(own:modify_dts_job(PARAMS)) end
   local big = ("x"):rep(8 * 1024 * 1024)
   local warm = 1e6 / rate(call, 0.3)
@@ -472,9 +478,7 @@ end
 -- the kernel's and TLS's work between two calls leaves its code and data
 -- cold.
 local function footprint(what, n)
-  local own = client("v3", { transport = {
-    request = function() return { status = 200, headers = {}, body = ANSWER } end,
-    sleep = function() end } })
+  local own = answered_in_process()
   local req = sign_request("v3")
   local calls = {
     call = function() assert(own:modify_dts_job(PARAMS)) end,
@@ -519,17 +523,22 @@ local function library_of(object)
   return "other"
 end
 
+local function run_ok(cmd)
+  return sys.exit_code(os.execute(cmd)) == 0
+end
+
 -- Lines fetched from memory (code, data read, data written) by library,
 -- over a run of footprint(WHAT, N) under callgrind.
 local function lines_fetched(what, n)
   local out = tmpname()
   local interpreter = arg[-1] or "lua5.4"
-  local ok = os.execute(("valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 "
-    .. "--D1=49152,12,64 --LL=1048576,16,64 --callgrind-out-file=%q %q %q --footprint %s %d "
-    .. ">/dev/null 2>&1"):format(out, interpreter, root .. "/bench/run.lua", what, n))
-  if ok ~= true and ok ~= 0 then os.remove(out) return nil end
-  local p = io.popen(("callgrind_annotate --show=ILmr,DLmr,DLmw --threshold=100 %q 2>/dev/null")
-    :format(out))
+  local ok = run_ok(("valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 "
+    .. "--D1=49152,12,64 --LL=1048576,16,64 --callgrind-out-file=%s %s %s --footprint %s %d "
+    .. ">/dev/null 2>&1"):format(sys.quote(out), sys.quote(interpreter),
+    sys.quote(root .. "/bench/run.lua"), what, n))
+  if not ok then os.remove(out) return nil end
+  local p = io.popen("callgrind_annotate --show=ILmr,DLmr,DLmw --threshold=100 "
+    .. sys.quote(out) .. " 2>/dev/null")
   local text = p:read("*a")
   p:close()
   os.remove(out)
@@ -552,7 +561,7 @@ end
 local function bench_footprint()
   say("7. one call's cold footprint: cache lines fetched from memory when it starts cold"
     .. " (callgrind, 1 MB last level)")
-  if not os.execute("command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null") then
+  if not run_ok("command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null") then
     say("   not run: valgrind is not installed")
     return
   end

@@ -1164,15 +1164,6 @@ static int l_monotonic(lua_State *L)
 	return 1;
 }
 
-/***
- * A timestamp as both signers want it: `yyyy-MM-ddTHH:mm:ssZ` in UTC, e.g.
- * `2024-05-06T07:08:09Z`.
- * @function timestamp
- * @tparam[opt] number t seconds since the epoch (default: now), up to 9999-12-31
- * @treturn string
- * @return[2] nil
- * @treturn[2] string what is wrong
- */
 /* Two digits of v at p. */
 static char *put2(char *p, unsigned v)
 {
@@ -1188,6 +1179,9 @@ static char *put2(char *p, unsigned v)
  * gmtime_r and strftime would take the C library's time-zone machinery
  * through every call, a lot of code for what a signature needs.
  */
+/* 10000-01-01T00:00:00Z: four digits of year end there. */
+#define TIMESTAMP_END 253402300800.0
+
 static void format_utc(char out[20], uint64_t secs)
 {
 	const uint64_t z = secs / 86400 + 719468;	/* days since 0000-03-01 */
@@ -1217,6 +1211,15 @@ static void format_utc(char out[20], uint64_t secs)
 	*p = 'Z';
 }
 
+/***
+ * A timestamp as both signers want it: `yyyy-MM-ddTHH:mm:ssZ` in UTC, e.g.
+ * `2024-05-06T07:08:09Z`.
+ * @function timestamp
+ * @tparam[opt] number t seconds since the epoch (default: now), up to 9999-12-31
+ * @treturn string
+ * @return[2] nil
+ * @treturn[2] string what is wrong
+ */
 static int l_timestamp(lua_State *L)
 {
 	char out[20];
@@ -1225,7 +1228,7 @@ static int l_timestamp(lua_State *L)
 	if (lua_isnoneornil(L, 1)) {
 		const time_t now = time(NULL);
 
-		if (now < 0 || (double)now >= 253402300800.0)
+		if (now < 0 || (double)now >= TIMESTAMP_END)
 			return bad(L, "timestamp: the system clock is outside 1970-9999");
 		secs = (uint64_t)now;
 	} else {
@@ -1234,7 +1237,7 @@ static int l_timestamp(lua_State *L)
 		if (!lua_isnumber(L, 1))
 			return bad(L, "timestamp: seconds since 1970 expected, got %s",
 				   luaL_typename(L, 1));
-		if (!(t >= 0 && t < 253402300800.0)) /* up to 9999-12-31 */
+		if (!(t >= 0 && t < TIMESTAMP_END))
 			return bad(L, "timestamp: seconds since 1970 expected, got %f", t);
 		secs = (uint64_t)t;
 	}

@@ -44,15 +44,11 @@ local function api_error(status, body, code, message)
   })
 end
 
-local byte = string.byte
-local OPEN_BRACE = byte("{")
-
 -- decode(res) -> body table | nil, err
 return function(res)
   local body, jerr = nil, nil
   local raw = res.body
-  -- An object: "{" first (the usual answer), or after white space.
-  if raw and (byte(raw, 1) == OPEN_BRACE or raw:match("^%s*{")) then
+  if raw and json.object_text(raw) then
     body, jerr = json.decode(raw)
   end
   if type(body) ~= "table" then

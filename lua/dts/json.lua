@@ -150,6 +150,14 @@ function json.encode_unchecked(value)
   return nil
 end
 
+local OPEN_BRACE = ("{"):byte()
+
+-- Whether JSON text is (or starts as) an object: "{" first, the usual
+-- case, read as one byte; else after white space.
+function json.object_text(text)
+  return text:byte(1) == OPEN_BRACE or text:find("^%s*{") ~= nil
+end
+
 -- JSON text -> Lua value, or nil, message.  JSON null becomes json.null.
 function json.decode(text)
   local ok, value = pcall(cjson.decode, text)

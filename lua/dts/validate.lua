@@ -10,8 +10,7 @@ local schema = require "dts.schema"
 local suggest = require "dts.suggest"
 
 local invalid = errors.invalid
-local byte = string.byte
-local OPEN_BRACE = byte("{")
+local utf8_valid = core.utf8_valid
 
 local function describe(v)
   if type(v) == "string" then return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v) end
@@ -20,7 +19,7 @@ end
 
 
 local function check_text(p, s)
-  local ok, pos = core.utf8_valid(s)
+  local ok, pos = utf8_valid(s)
   if not ok then return nil, invalid(p.name, "not valid UTF-8 (byte %d)", pos) end
   if p.ascii and s:find("[^\32-\126]") then
     return nil, invalid(p.name, "only printable ASCII characters are allowed")
@@ -70,7 +69,7 @@ function convert.json(p, v)
     if not text then return nil, errors.new("invalid_argument", { param = p.name, message = err }) end
     value = v
   elseif type(v) == "string" then
-    local ok, pos = core.utf8_valid(v)
+    local ok, pos = utf8_valid(v)
     if not ok then return nil, invalid(p.name, "not valid UTF-8 (byte %d)", pos) end
     local err
     value, err = json.decode(v)
@@ -81,8 +80,7 @@ function convert.json(p, v)
   else
     return nil, invalid(p.name, "expected a table or JSON text, got %s", describe(v))
   end
-  if p.json == "object" and (type(value) ~= "table"
-      or (byte(text, 1) ~= OPEN_BRACE and not text:match("^%s*{"))) then
+  if p.json == "object" and (type(value) ~= "table" or not json.object_text(text)) then
     return nil, invalid(p.name, "expected a JSON object")
   end
   if p.max_bytes and #text > p.max_bytes then
@@ -124,8 +122,6 @@ local function fault(def, given)
   return invalid(nil, "%s: the parameters were refused without a reason (a lua-dts bug)",
     def.action)
 end
-
-local utf8_valid = core.utf8_valid
 
 -- How the one-pass way takes each parameter of an action, made once:
 -- plan.by_name[name] = { body = true when it goes in the body, required =
