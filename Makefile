@@ -127,7 +127,7 @@ deps:
 # summed "N passed, N failed" line last.
 test: deps
 	@$(MAKE) --no-print-directory build build/test_c build/test_c_asan build/asan/dts/core.so build/asan/dts/curl.so \
-	    $(FUZZ_BINS)
+	    $(FUZZ_BINS) $(BENCH_BINS)
 	@sh spec/run
 
 lint:
@@ -144,13 +144,31 @@ docs: deps build/5.4/dts/core.so build/5.4/dts/curl.so
 demo: deps build
 	@LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/5.4/?.so;;" lua5.4 examples/demo.lua
 
-# Figures only, no assertions (bench/run.lua); the C yardsticks (libcurl,
-# and the crypto floor of a signature) are built here with the same flags.
+# Figures only, no assertions (bench/run.lua).  The yardsticks are built
+# with the same flags (and by make test, so they keep compiling): a libcurl
+# loop, the crypto floor of a signature, the C signer alone, and the Lua
+# boundary of core.sign (a module per Lua).
+BENCH_BINS := build/bench/curl_loop build/bench/sign_floor build/bench/sign_signer \
+              build/bench/5.4/sign_boundary.so build/bench/luajit/sign_boundary.so
+
+build/bench/curl_loop: bench/curl_loop.c bench/yardstick.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -o $@ bench/curl_loop.c $(LDFLAGS) -lcurl
+
+build/bench/sign_floor: bench/sign_floor.c bench/yardstick.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/sign_floor.c $(LDFLAGS) -lcrypto
+
+build/bench/sign_signer: bench/sign_signer.c bench/yardstick.h src/sign.c src/encode.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ bench/sign_signer.c src/sign.c src/encode.c $(LDFLAGS) -lcrypto
+
+build/bench/%/sign_boundary.so: bench/sign_boundary.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -I$(call lua_inc,$*) -shared -o $@ bench/sign_boundary.c $(LDFLAGS)
+
 bench: deps
-	@$(MAKE) --no-print-directory build
-	@mkdir -p build/bench
-	$(CC) $(ALL_CFLAGS) $(CURL_CFLAGS) -o build/bench/curl_loop bench/curl_loop.c $(LDFLAGS) -lcurl
-	$(CC) $(ALL_CFLAGS) -o build/bench/sign_floor bench/sign_floor.c $(LDFLAGS) -lcrypto
+	@$(MAKE) --no-print-directory build $(BENCH_BINS)
 	@for lua in lua5.4 luajit; do $$lua bench/run.lua || exit 1; done
 	@if [ -f bench/openresty_p99.lua ]; then echo "== bench/openresty_p99.lua"; lua5.4 bench/openresty_p99.lua; fi
 

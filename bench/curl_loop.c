@@ -17,6 +17,8 @@
 
 #include <curl/curl.h>
 
+#include "yardstick.h"
+
 struct sink {
 	char *data;
 	size_t len, cap;
@@ -66,14 +68,6 @@ static char *read_all(const char *path, size_t *len)
 	}
 	fclose(f);
 	return data;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)

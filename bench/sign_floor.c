@@ -13,38 +13,11 @@
  * to sign (without its hash line), each preceded by its length in decimal
  * and a newline.  Prints "<calls> <seconds>".
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
-struct part {
-	char *p;
-	size_t n;
-};
-
-static int read_part(FILE *f, struct part *out)
-{
-	unsigned long n;
-
-	if (fscanf(f, "%lu", &n) != 1 || fgetc(f) != '\n')
-		return -1;
-	out->p = malloc(n + 1);
-	out->n = n;
-	if (out->p == NULL || fread(out->p, 1, n, f) != n)
-		return -1;
-	return 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "yardstick.h"
 
 static void hex(char *out, const unsigned char *in, size_t n)
 {
