@@ -284,12 +284,28 @@ local function start_nginx(describe_file)
   }
 end
 
+-- A function that leaves the caches cold, as the kernel's and TLS's work
+-- between two calls of an HTTPS loop does: it reads `bytes` with memchr
+-- (string.find of a byte that is not there), code no call runs, so the
+-- call after it finds nothing of its own warmed.  Interpreted under LuaJIT
+-- too: a compiled search differs from run to run, which section 7 would
+-- count as part of a call.
+local function evictor(bytes)
+  local big = ("x"):rep(bytes)
+  local function evict()
+    if big:find("y", 1, true) then error("evict: found a y") end
+  end
+  if jit then jit.off(evict) end
+  return evict
+end
+
 -- Where the whole call's extra time goes: its own work (validate, encode,
 -- sign, decode, result) is the same call answered in process, by a
 -- transport that returns nginx's answer at once.  Timed warm (call after
--- call), right after a 50 us sleep (as after waiting for a server), and
--- after 8 MB were hashed (caches evicted, as by the kernel's and TLS's work
--- in a real round trip): the median of single calls.
+-- call), right after a 50 us sleep (as after waiting for a server), after
+-- 8 MB were read (more than the core's own caches: what it fetches comes
+-- from the shared last level) and after 64 MB (more than that last level
+-- too): the median of single calls.
 local ANSWER = '{"RequestId":"r","Success":true}'
 
 local function median_us(f, before, n)
@@ -314,12 +330,14 @@ end
 local function bench_own_work()
   local own = answered_in_process()
   local function call() assert(own:modify_dts_job(PARAMS)) end
-  local big = ("x"):rep(8 * 1024 * 1024)
   local warm = 1e6 / rate(call, 0.3)
   local slept = median_us(call, function() curl.sleep(0.00005) end, 5000)
-  local evicted = median_us(call, function() core.sha256_hex(big) end, 3000)
-  say("   its own work answered in process: warm    %8.1f us; after a 50 us sleep %.1f us;"
-    .. " caches evicted %.1f us", warm, slept, evicted)
+  local core_evicted = median_us(call, evictor(8 * 1024 * 1024), 1000)
+  local all_evicted = median_us(call, evictor(64 * 1024 * 1024), 200)
+  say("   its own work answered in process: warm    %8.1f us; after a 50 us sleep %.1f us;",
+    warm, slept)
+  say("     after reading 8 MB (core's caches evicted) %.1f us; 64 MB (last level too) %.1f us",
+    core_evicted, all_evicted)
 end
 
 local function bench_https(server)
@@ -539,10 +557,7 @@ end
 -- then make one call.  what: "call" (a whole client:modify_dts_job,
 -- answered in process), "sign" (core.sign as the client calls it) or
 -- "none" (only the eviction, subtracted from the others).  Eviction reads
--- 1.5 MB (more than the last-level cache callgrind simulates) with memchr,
--- which no call runs, so each call starts as in a real HTTPS loop, where
--- the kernel's and TLS's work between two calls leaves its code and data
--- cold.
+-- 1.5 MB, more than the last-level cache callgrind simulates.
 local function footprint(what, n)
   local own = answered_in_process()
   local req = sign_request("v3")
@@ -555,13 +570,7 @@ local function footprint(what, n)
     none = function() end,
   }
   local f = assert(calls[what], "--footprint: call, sign or none")
-  local big = ("x"):rep(1536 * 1024)
-  local function evict()
-    if big:find("y", 1, true) then error("--footprint: the eviction found a y") end
-  end
-  -- Interpreted under LuaJIT too: a compiled search differs from run to
-  -- run (with the call or without), which would leave part of it uncounted.
-  if jit then jit.off(evict) end
+  local evict = evictor(1536 * 1024)
   for _ = 1, 20 do f() end -- past the first calls' one-time work
   for _ = 1, n do
     evict()

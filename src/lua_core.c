@@ -1172,6 +1172,9 @@ static char *put2(char *p, unsigned v)
 	return p + 2;
 }
 
+/* 10000-01-01T00:00:00Z: four digits of year end there. */
+#define TIMESTAMP_END 253402300800.0
+
 /*
  * secs (0 to 9999-12-31T23:59:59) as yyyy-MM-ddTHH:mm:ssZ, by arithmetic:
  * the proleptic Gregorian calendar from days since the epoch (H. Hinnant's
@@ -1179,9 +1182,6 @@ static char *put2(char *p, unsigned v)
  * gmtime_r and strftime would take the C library's time-zone machinery
  * through every call, a lot of code for what a signature needs.
  */
-/* 10000-01-01T00:00:00Z: four digits of year end there. */
-#define TIMESTAMP_END 253402300800.0
-
 static void format_utc(char out[20], uint64_t secs)
 {
 	const uint64_t z = secs / 86400 + 719468;	/* days since 0000-03-01 */

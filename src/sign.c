@@ -549,6 +549,13 @@ static struct dts_str trim(struct dts_str s)
 #define CHECKED 1
 #define SORTED 2
 
+/* What dts_sign knows of the headers it builds for r: its own list (own
+ * headers first, in order) is SORTED only when r adds none of its own. */
+static int own_known(const struct dts_request *r)
+{
+	return r->nheaders == 0 ? CHECKED | SORTED : CHECKED;
+}
+
 static int normalize_headers(const struct dts_pair *h, size_t n, int known,
 			     struct dts_buf *out, struct dts_buf *lens,
 			     size_t *count, char *err)
@@ -1120,8 +1127,7 @@ static int sign_v1(struct dts_signer *s, const struct dts_request *r,
 		goto done;
 	if ((headers = all_headers(&headers_tmp, r, own, n, err)) == NULL)
 		goto done;
-	rc = normalize_headers(headers, n + r->nheaders,
-			       r->nheaders == 0 ? CHECKED | SORTED : CHECKED, &o->headers,
+	rc = normalize_headers(headers, n + r->nheaders, own_known(r), &o->headers,
 			       &o->header_lens, &o->nheaders, err);
 	tmp_free(&headers_tmp);
 done:
@@ -1190,8 +1196,7 @@ static int sign_v3(struct dts_signer *s, const struct dts_request *r,
 	in.headers = headers;
 	in.nheaders = n + r->nheaders;
 	dts_v3_output_reset(out);
-	if (v3_signature(s, &in, r->nheaders == 0 ? CHECKED | SORTED : CHECKED,
-			 out, err) != 0)
+	if (v3_signature(s, &in, own_known(r), out, err) != 0)
 		goto done;
 
 	dts_buf_reserve(&o->target, 3 * in.path.n + 1 + out->canonical_query.len);
