@@ -385,12 +385,13 @@ local function bare_client(send, base, sign)
   end
 end
 
--- The boundary yardstick as a signer of bare_client's requests, or nil
--- and why not.
-local function unsigned()
+-- The boundary yardstick as a signer of bare_client's requests to host,
+-- or nil and why not.
+local function unsigned(host)
   local boundary, err = boundary_module()
   if not boundary then return nil, err end
   local req = sign_request("v3")
+  req.host = host
   return boundary.new(assert(core.sign(req)))
 end
 
@@ -436,7 +437,7 @@ local function bench_https(server, placement)
   local function send(r) return c:request(r) end
   local req = { method = "POST", url = url, headers = headers, body = signed.body }
   local full = client("v3", { endpoint = host, ca_file = server.ca_file, connect_address = "127.0.0.1" })
-  local no_sign, nerr = unsigned()
+  local no_sign, nerr = unsigned(host)
   -- The Lua loops, each one call at a time; each alternates with the C loop.
   local loops = {
     curl = function()
