@@ -140,10 +140,11 @@ end
 
 -- 1 -------------------------------------------------------------------------
 
--- The request the client signs for ModifyDtsJob with PARAMS.
-local function sign_request(scheme)
+-- The request the client signs for ModifyDtsJob with PARAMS (to the
+-- service's host, or to host: the local nginx).
+local function sign_request(scheme, host)
   return {
-    scheme = scheme, method = "POST", host = "dts.cn-hangzhou.aliyuncs.com", path = "/",
+    scheme = scheme, method = "POST", host = host or "dts.cn-hangzhou.aliyuncs.com", path = "/",
     action = "ModifyDtsJob", version = "2020-01-01", access_key_id = KEY_ID,
     access_key_secret = SECRET, timestamp = "2024-05-06T07:08:09Z", nonce = core.nonce(),
     query = { RegionId = "cn-hangzhou", DtsInstanceId = "dtsbench", DtsJobId = "jobbench",
@@ -355,10 +356,15 @@ local function median_us(f, before, n)
   return t[math.floor((n + 1) / 2)]
 end
 
+-- nginx's answer, at once, in process.
+local function answer()
+  return { status = 200, headers = {}, body = ANSWER }
+end
+
 -- A client whose transport answers ANSWER at once, in process.
 local function answered_in_process()
   return client("v3", { transport = {
-    request = function() return { status = 200, headers = {}, body = ANSWER } end,
+    request = answer,
     sleep = function() end } })
 end
 
@@ -370,8 +376,7 @@ end
 -- interface with no signing behind it), which no signer can beat.
 -- send(req) -> res; base: "https://host[:port]".
 local function bare_client(send, base, sign)
-  local a = sign_request("v3")
-  a.host = base:match("^https://(.*)$")
+  local a = sign_request("v3", base:match("^https://(.*)$"))
   return function()
     a.timestamp, a.nonce, a.query.ClientToken = core.timestamp(), core.nonce(), core.nonce()
     a.body.DbList = cjson.encode(PARAMS.DbList)
@@ -390,9 +395,7 @@ end
 local function unsigned(host)
   local boundary, err = boundary_module()
   if not boundary then return nil, err end
-  local req = sign_request("v3")
-  req.host = host
-  return boundary.new(assert(core.sign(req)))
+  return boundary.new(assert(core.sign(sign_request("v3", host))))
 end
 
 local function bench_own_work()
@@ -412,14 +415,7 @@ local function bench_https(server, placement)
   say("3. HTTPS to a local nginx, one kept-alive connection, signed ModifyDtsJob POSTs")
   say("   %s", placement)
   local host = "localhost:" .. server.port
-  local signed = assert(core.sign{
-    scheme = "v3", method = "POST", host = host, path = "/",
-    action = "ModifyDtsJob", version = "2020-01-01", access_key_id = KEY_ID,
-    access_key_secret = SECRET, timestamp = core.timestamp(), nonce = core.nonce(),
-    query = { RegionId = "cn-hangzhou", DtsInstanceId = "dtsbench", DtsJobId = "jobbench",
-              ClientToken = core.nonce() },
-    body = { DbList = cjson.encode(PARAMS.DbList) },
-  })
+  local signed = assert(core.sign(sign_request("v3", host)))
   signed.headers.accept = "application/json"
   local url = server.url .. signed.target
   local lines, headers = {}, {}
@@ -466,11 +462,11 @@ local function bench_https(server, placement)
   end
   c:close()
   full:close()
-  local function row(label, name, target, note)
+  local function row(label, name, target)
     local x = best[name]
     if best.c == 0 then return say("   %-42s %8.0f calls/s", label, x) end
     say("   %-42s %8.0f calls/s  = %.2fx C%s", label, x, x / best.c, target
-      and ("  (target >= %.2fx: %s)"):format(target, verdict(x >= target * best.c)) or note or "")
+      and ("  (target >= %.2fx: %s)"):format(target, verdict(x >= target * best.c)) or "")
   end
   if best.c > 0 then
     say("   plain C libcurl loop (bench/curl_loop.c)   %8.0f calls/s", best.c)
@@ -480,13 +476,13 @@ local function bench_https(server, placement)
   row("dts.curl client:request{...}", "curl", 0.9)
   say("   bare Lua clients: cjson.encode, sign, dts.curl, cjson.decode, nothing else")
   if no_sign then
-    row("  signed by the boundary yardstick", "unsigned", nil, ("  (no signer behind"
-      .. " core.sign's\n%66s interface can beat it)"):format(""))
+    row("  signed by the boundary yardstick", "unsigned")
+    say("       (no signer behind core.sign's interface can beat it)")
   else
     say("     signed by the boundary yardstick: not run (%s)", tostring(nerr))
   end
-  row("  signed by core.sign", "bare", nil, ("  (the floor of any Lua client\n%66s"
-    .. " over core.sign and dts.curl)"):format(""))
+  row("  signed by core.sign", "bare")
+  say("       (the floor of any Lua client over core.sign and dts.curl)")
   row("client:modify_dts_job{...}, whole call", "full", 0.75)
   if best.c > 0 then
     say("     (the long-term aim, 0.9x: %s)", verdict(best.full >= 0.9 * best.c))
@@ -655,8 +651,7 @@ local function footprint(what, n)
       req.nonce = core.nonce()
       assert(core.sign(req))
     end,
-    bare = bare_client(function() return { status = 200, headers = {}, body = ANSWER } end,
-      "https://dts.cn-hangzhou.aliyuncs.com", core.sign),
+    bare = bare_client(answer, "https://dts.cn-hangzhou.aliyuncs.com", core.sign),
     none = function() end,
   }
   local f = assert(calls[what], "--footprint: call, bare, sign or none")
