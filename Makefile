@@ -20,7 +20,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 
 lua_inc = $(if $(filter luajit,$(1)),/usr/include/luajit-2.1,/usr/include/lua$(1))
 
-CORE_SRC := src/lua_core.c src/lua_json.c src/json_scan.c src/sign.c src/encode.c src/nonce.c src/find.c
+CORE_SRC := src/lua_core.c src/lua_json.c src/lua_json_encode.c src/json_scan.c src/sign.c src/encode.c src/nonce.c src/find.c
 CURL_SRC := src/lua_curl.c src/http_curl.c src/signals.c src/fsync.c
 HEADERS  := $(wildcard src/*.h)
 

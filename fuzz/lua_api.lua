@@ -3,8 +3,9 @@
 -- calls dts.core and dts.curl with them.  A memory error is ASan's to
 -- report; what this file checks is the contract: core.sign, v1_signature,
 -- v3_signature and json_grammar never raise and answer a table or nil, a
--- message; client:request answers a table or nil, an error table, and
--- raises only for a closed client.  Violations raise, and the harness aborts.
+-- message; json_encode never raises and answers text or false;
+-- client:request answers a table or nil, an error table, and raises only
+-- for a closed client.  Violations raise, and the harness aborts.
 --
 -- dts.curl only ever talks to https://127.0.0.1:1/ (nothing listens; the
 -- connection is refused at once): the URL, proxy and connect_to are never
@@ -31,6 +32,13 @@ local NUMBERS = { 0, 1, -1, 1.5, 0 / 0, 1 / 0, -1 / 0, 2 ^ 53, 2 ^ 63, math.mini
 local trace = os.getenv("DTS_FUZZ_TRACE") and function(...)
   io.stderr:write(table.concat({ ... }, " "), "\n")
 end or function() end
+
+-- A DbList-like grammar for json_encode, in the names the values use.
+local DBLIST = assert(core.json_grammar({ map = {
+  keys = { name = "string", all = "boolean", column = "any",
+           Table = { map = { keys = { name = "string", all = "boolean", filter = "filter",
+                                      column = "any" }, required = "all" } } },
+  required = "all", if_false_one_of = { "Table" } } }))
 
 local URLS = { "https://127.0.0.1:1/", "http://127.0.0.1:1/", "https://127.0.0.1:1/x?y=z", "", "ftp://127.0.0.1:1/" }
 
@@ -168,6 +176,10 @@ return function(bytes)
     elseif which == 5 then
       local g = value(0)
       pcall(core.json_scan, type(arg) == "string" and arg or str(), g)
+      g = byte() % 2 == 0 and core.json_grammar(g) or DBLIST
+      ok, r = pcall(core.json_encode, arg, g)
+      assert(ok, r)
+      assert(r == false or type(r) == "string")
     elseif which == 6 then
       for _, fn in ipairs({ core.percent_encode, core.utf8_valid, core.sha256_hex, core.base64,
                             core.timestamp }) do

@@ -1323,6 +1323,8 @@ int luaopen_dts_core(lua_State *L)
 		lua_rawseti(L, -2, runs[i].key);
 	}
 	luaL_setfuncs(L, funcs, 2);
+	dts_json_encode_push(L);
+	lua_setfield(L, -2, "json_encode");
 	lua_pushliteral(L, DTS_VERSION);
 	lua_setfield(L, -2, "_VERSION");
 	return 1;

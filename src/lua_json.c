@@ -263,7 +263,7 @@ static int is_word_char(unsigned char c)
 }
 
 /* "insert,update": names of [A-Za-z0-9_], single commas between. */
-static int ops_ok(const char *s, size_t n)
+int dts_json_ops_ok(const char *s, size_t n)
 {
 	size_t i, run = 0;
 
@@ -282,7 +282,7 @@ static int ops_ok(const char *s, size_t n)
 }
 
 /* A SQL condition must not end in ';' (blanks after it included). */
-static int filter_ok(const char *s, size_t n)
+int dts_json_filter_ok(const char *s, size_t n)
 {
 	while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
 		n--;
@@ -301,7 +301,7 @@ static int leaf_ok(lua_State *L, int v, int type, char leaf)
 	if (leaf == 's')
 		return 1;
 	s = lua_tolstring(L, v, &n);
-	return leaf == 'o' ? ops_ok(s, n) : filter_ok(s, n);
+	return leaf == 'o' ? dts_json_ops_ok(s, n) : dts_json_filter_ok(s, n);
 }
 
 static const char *leaf_name(char leaf)
@@ -760,8 +760,6 @@ int dts_l_json_check(lua_State *L)
 }
 
 /* ---- core.json_grammar / core.json_scan: the fast path over the text ---- */
-
-#define GRAMMAR_MT "dts.core.grammar"
 
 /*
  * The spec is read raw, and every fault in it comes back as a message

@@ -142,14 +142,6 @@ function json.encode(value, path, spec, explain)
   return text
 end
 
--- lua-cjson's text of value, unchecked, or nil when it cannot encode it:
--- for callers that check the text itself (dts.dblist.grammar's fast path).
-function json.encode_unchecked(value)
-  local ok, text = pcall(cjson_encode, value)
-  if ok then return text end
-  return nil
-end
-
 local OPEN_BRACE = ("{"):byte()
 
 -- Whether JSON text is (or starts as) an object: "{" first, the usual

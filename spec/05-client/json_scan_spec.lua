@@ -1,6 +1,6 @@
--- The fast path (core.json_scan over lua-cjson's text) must never accept
--- what the exact walk (core.json_check) refuses, and must accept ordinary
--- DbLists, or the speed is gone.  Thousands of generated DbLists, valid and
+-- The fast path over JSON text (core.json_scan, behind grammar.text_ok)
+-- must never accept what the exact walk (core.json_check) refuses, and must
+-- accept ordinary DbLists, or the speed is gone.  Thousands of generated DbLists, valid and
 -- broken in every way the grammar knows, decide it.
 local cjson = require("cjson").new()
 local core = require "dts.core"
@@ -12,109 +12,9 @@ cjson.encode_invalid_numbers(false)
 local COMPILED = assert(core.json_grammar(grammar.spec))
 local json_equal = require("dts.json").equal
 
--- A small deterministic generator (Park-Miller: exact in doubles, so the
--- same on every Lua; no global math.random state touched).
-local seed = 12345
-local function rand(n)
-  seed = (seed * 16807) % 2147483647
-  return seed % n + 1
-end
-local function pick(list) return list[rand(#list)] end
-
-local NAMES = { "customer", "orders", "t_1", "测试", "a/b", "we\"ird", "x;y", "1", "", "CamelCase" }
-local STRINGS = { "id>10", "id>10;", "id > 1 ;  ", "insert,update", "insert, update", "insert,,update",
-  ",insert", "CreateTable", "", "normal", "caf\195\169", "bad\255", "tab\there", "quote\"d" }
-local ODD = { 1, 2 ^ 53 + 1, 0.1, true, false, {}, { 1, 2 }, { "a", x = 1 }, cjson.null }
-
-local function value_for(kind)
-  local r = rand(10)
-  if r == 1 then return pick(ODD) end
-  if kind == "boolean" then return rand(2) == 1 end
-  if kind == "table_entry" then return nil end
-  return pick(STRINGS)
-end
-
-local function table_entry()
-  local t = { name = pick(NAMES), all = rand(3) ~= 1 }
-  if rand(4) == 1 then t.all = nil end
-  if rand(3) == 1 then t.filter = value_for("filter") end
-  if rand(4) == 1 then t.dml_op = value_for("ops") end
-  if rand(5) == 1 then t.column = { id = { name = "id" }, [pick(NAMES)] = { name = pick(NAMES) } } end
-  if rand(8) == 1 then t[pick({ "fitler", "filterCondition", "state", "shard", "attach_column" })] =
-    value_for("any") end
-  if rand(10) == 1 then t.name = pick(ODD) end
-  return t
-end
-
-local function dblist()
-  local d = {}
-  for _ = 1, rand(3) do
-    local db = { name = pick(NAMES), all = rand(3) == 1 }
-    if not db.all or rand(3) == 1 then
-      db.Table = {}
-      for _ = 1, rand(4) - 1 do db.Table[pick(NAMES)] = table_entry() end
-    end
-    if rand(6) == 1 then db.View = { v = { name = "v" } } end
-    if rand(8) == 1 then db[pick({ "Tables", "ddl_op", "case_sen", "conflict" })] = value_for("any") end
-    if rand(12) == 1 then db = pick(ODD) end
-    d[pick(NAMES)] = db
-  end
-  if rand(20) == 1 then d = {} end
-  return d
-end
-
-local function clean(n)
-  local tables = {}
-  for i = 1, n do
-    local name = ("t_%d"):format(i)
-    tables[name] = { name = name, all = i % 3 ~= 0, filter = i % 3 == 0 and "id > " .. i or nil,
-      column = i % 3 == 0 and { id = { name = "id" } } or nil }
-  end
-  return { shop = { name = "shop", all = false, Table = tables, dml_op = "insert,update" },
-           logs = { name = "logs", all = true, state = "normal" } }
-end
-
--- Tables with number keys where the grammar wants names, and mixes of
--- both, at every map level and inside "any" values (issue 11 item 8):
--- lua-cjson writes a number key as a name ("1", "-1", "1.5", "1e+20").
-local KEYS = { 1, 2, 3, 0, -1, 1.5, 2 ^ 53, 1e20, "1", "2", "0", "-1", "1.5", "1e+20", "db", "t", "x" }
-local function key() return KEYS[rand(#KEYS)] end
-
-local function any_value(depth)
-  if depth > 2 or rand(4) == 1 then return pick({ "s", true, false, "1" }) end
-  local t = {}
-  for _ = 1, rand(4) - 1 do t[key()] = any_value(depth + 1) end
-  if rand(4) == 1 then
-    for i = 1, rand(3) do t[i] = any_value(depth + 1) end
-  end
-  return t
-end
-
-local function numeric_table_entry()
-  local t = { name = "t", all = rand(2) == 1 }
-  if rand(3) == 1 then t.attach_column = any_value(0) end
-  if rand(6) == 1 then t[key()] = "x" end
-  if not t.all and rand(2) == 1 then
-    t.column = {}
-    for _ = 1, rand(3) do t.column[key()] = { name = "c" } end
-  end
-  return t
-end
-
-local function numeric_dblist()
-  local d = {}
-  for _ = 1, rand(3) do
-    local db = { name = "db", all = rand(3) == 1 }
-    if not db.all or rand(2) == 1 then
-      db.Table = {}
-      for _ = 1, rand(3) do db.Table[key()] = numeric_table_entry() end
-    end
-    if rand(4) == 1 then db.conflict = any_value(0) end
-    if rand(8) == 1 then db[key()] = { name = "v" } end
-    d[key()] = db
-  end
-  return d
-end
+local gen = require "support.dblists"
+local rand, pick = gen.rand, gen.pick
+local dblist, clean, numeric_dblist = gen.dblist, gen.clean, gen.numeric_dblist
 
 -- Broken JSON text around an "any" value: escapes, surrogates, numbers.
 local PIECES = { '"a"', '"\\q"', '"\\x41"', '"\\u0041"', '"\\ud800"', '"\\udc00"', '"\\ud800\\udc00"',
@@ -292,11 +192,23 @@ describe("core.json_scan", function()
     end
   end)
 
-  it("is what grammar.encode and validate use, with the walk's messages on failure", function()
-    local text = assert(grammar.encode(clean(3)))
-    assert.are.same(clean(3), cjson.decode(text))
-    local ok, err = grammar.encode({ db = { name = "db", all = false, Table = { t = { all = true, fitler = "x" } } } })
+  it("is what grammar.text_ok and validate use for JSON text, with the walk's messages on failure", function()
+    local validate = require "dts.validate"
+    local schema = require "dts.schema"
+    local text = cjson.encode(clean(3))
+    assert.is_true(grammar.text_ok(text))
+    local query = assert(validate(schema.ModifyDtsJob, { DtsInstanceId = "x", DbList = text }))
+    assert.are.equal(text, query.DbList) -- sent as given
+    local broken = '{"db":{"name":"db","all":false,"Table":{"t":{"all":true,"fitler":"x"}}}}'
+    assert.is_false(grammar.text_ok(broken))
+    local ok, err = validate(schema.ModifyDtsJob, { DtsInstanceId = "x", DbList = broken })
     assert.is_nil(ok)
-    assert.are.equal("DbList.db.Table.t.fitler: not a DbList key here; did you mean filter?", err)
+    assert.are.equal("DbList.db.Table.t.fitler: not a DbList key here; did you mean filter?", err.message)
+    -- over the size limit: the same error the slow way gives
+    local big = '{"db":{"name":"' .. ("x"):rep(1048576) .. '","all":true}}'
+    assert.is_true(grammar.text_ok(big))
+    ok, err = validate(schema.ModifyDtsJob, { DtsInstanceId = "x", DbList = big })
+    assert.is_nil(ok)
+    assert.truthy(err.message:find("over the 1048576-byte (1 MB) limit", 1, true), err.message)
   end)
 end)

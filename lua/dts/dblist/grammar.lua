@@ -4,8 +4,10 @@
 --
 -- The facts are the tables below; core.json_check (src/lua_json.c) walks a
 -- DbList against them in C, in the same walk that checks it is encodable
--- JSON, and this file words what it finds.  encode() first tries the fast
--- path: lua-cjson's text checked in one pass (core.json_scan).  Node shapes (src/lua_json.c):
+-- JSON, and this file words what it finds.  Two fast paths go first, both
+-- over the grammar compiled for C: encode() checks a table and writes its
+-- JSON in one walk (core.json_encode), text_ok() checks JSON text in one
+-- pass over its bytes (core.json_scan).  Node shapes (src/lua_json.c):
 --   map node    { map = <node>, nonempty = true? }: names -> <node>
 --   entry node  { keys = { key = <node> | leaf }, required = "key",
 --                 if_false_one_of = {...}, if_true_none_of = {...} }
@@ -162,17 +164,24 @@ function grammar.check(dblist, path)
   return json.check(dblist, path or "DbList", ROOT, explain, true)
 end
 
--- The same grammar compiled for core.json_scan, which checks lua-cjson's
--- text in one pass over bytes (src/json_scan.c).
+-- The same grammar compiled for the fast paths (src/json_scan.h).
 local COMPILED = assert(core.json_grammar(ROOT))
 
--- encode(dblist [, path]) -> JSON text | nil, message.  Fast path: encode,
--- then scan the text; whatever the scan is not sure of (a number, an
--- escaped name, any fault) takes the exact walk, which words the message.
+-- encode(dblist [, path]) -> JSON text | nil, message.  Fast path: checked
+-- and written in one walk, the text lua-cjson would write; whatever that
+-- walk is not sure of (a number, null, any fault) takes the exact walk,
+-- which words the message.
 function grammar.encode(dblist, path)
-  local text = json.encode_unchecked(dblist)
-  if text and core.json_scan(text, COMPILED) then return text end
+  local text = core.json_encode(dblist, COMPILED)
+  if text then return text end
   return json.encode(dblist, path or "DbList", ROOT, explain)
+end
+
+-- text_ok(text) -> true when text is certainly a DbList's JSON (one object,
+-- UTF-8, following the grammar), false when not sure (a number, an escaped
+-- name, any fault): then decode it and check() the value.
+function grammar.text_ok(text)
+  return core.json_scan(text, COMPILED)
 end
 
 return grammar
