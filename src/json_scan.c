@@ -306,17 +306,42 @@ static int any(struct cur *c, int depth)
 	return 0;
 }
 
-static int word_char(char ch)
+static int word_char(unsigned char c)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+int dts_scan_ops_ok(const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == ',') {
+			if (run == 0)
+				return 0;
+			run = 0;
+		} else if (word_char((unsigned char)s[i])) {
+			run++;
+		} else {
+			return 0;
+		}
+	}
+	return run > 0;
+}
+
+int dts_scan_filter_ok(const char *s, size_t n)
+{
+	while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+		n--;
+	return n == 0 || s[n - 1] != ';';
 }
 
 /* A leaf value; *truth gets a boolean's value. */
 static int leaf(struct cur *c, char kind, int *truth)
 {
 	const char *s;
-	size_t n, i;
+	size_t n;
 	int esc;
 
 	switch (kind) {
@@ -330,19 +355,10 @@ static int leaf(struct cur *c, char kind, int *truth)
 	case SCAN_STRING:
 		return string(c, &s, &n, &esc);
 	case SCAN_OPS:
-		if (!string(c, &s, &n, &esc) || esc || n == 0 || s[0] == ',' ||
-		    s[n - 1] == ',')
-			return 0;
-		for (i = 0; i < n; i++)
-			if (!word_char(s[i]) && !(s[i] == ',' && s[i + 1] != ','))
-				return 0;
-		return 1;
+		/* Without escapes, the text's bytes are the string's. */
+		return string(c, &s, &n, &esc) && !esc && dts_scan_ops_ok(s, n);
 	case SCAN_FILTER:
-		if (!string(c, &s, &n, &esc) || esc)
-			return 0;
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		return n == 0 || s[n - 1] != ';';
+		return string(c, &s, &n, &esc) && !esc && dts_scan_filter_ok(s, n);
 	case SCAN_ANY:
 		return any(c, 0);
 	}
@@ -404,13 +420,7 @@ static int entry(struct cur *c, const struct scan_node *e, int depth)
 		if (!take(c, '}'))
 			return 0;
 	}
-	if (e->required >= 0 && !(seen >> e->required & 1))
-		return 0;
-	if (truth == 0 && e->one_of && !(filled & e->one_of))
-		return 0;
-	if (truth == 1 && (seen & e->none_of))
-		return 0;
-	return 1;
+	return dts_scan_entry_ok(e, seen, filled, truth);
 }
 
 static int value(struct cur *c, int node, int depth, int *members)

@@ -1,10 +1,11 @@
 /*
- * A second, faster way to check a DbList: over the JSON text lua-cjson made
- * of it, against the same grammar (dts.dblist.grammar's nodes, compiled
- * once).  One pass over bytes, no Lua, no allocation.  It answers only
- * "certainly valid" (1) or "not sure" (0): anything unusual (a number, an
- * escaped key, an error) sends the caller to core.json_check's walk, which
- * gives the exact verdict and message.  No Lua in here.
+ * The DbList grammar compiled for C (dts.dblist.grammar's nodes, compiled
+ * once by core.json_grammar), its rules over compiled nodes, and a fast
+ * way to check JSON text against it: one pass over bytes, no allocation.
+ * The scan answers only "certainly valid" (1) or "not sure" (0): anything
+ * unusual (a number, an escaped key, an error) sends the caller to
+ * core.json_check's walk, which gives the exact verdict and message.  No
+ * Lua in here.
  */
 #ifndef DTS_JSON_SCAN_H
 #define DTS_JSON_SCAN_H
@@ -53,6 +54,22 @@ int dts_scan_key(struct scan_grammar *g, int node, const char *name, size_t len,
 		 char leaf, int child);
 /* The index of a key of an entry node, or -1. */
 int dts_scan_find(const struct scan_node *n, const char *name, size_t len);
+
+/* The leaves "ops" ("insert,update": names of [A-Za-z0-9_], single commas
+ * between) and "filter" (a SQL condition not ending in ';', blanks after it
+ * included), over a string's bytes.  Every check of the grammar uses these. */
+int dts_scan_ops_ok(const char *s, size_t n);
+int dts_scan_filter_ok(const char *s, size_t n);
+
+/* An entry's rules, once its keys are read: seen and filled (a node child
+ * with members) as key bits, truth the required key's boolean (-1: none). */
+static inline int dts_scan_entry_ok(const struct scan_node *e, uint64_t seen,
+				    uint64_t filled, int truth)
+{
+	return !(e->required >= 0 && !(seen >> e->required & 1)) &&
+	       !(truth == 0 && e->one_of && !(filled & e->one_of)) &&
+	       !(truth == 1 && (seen & e->none_of));
+}
 
 /* 1: text is a valid value of node root; 0: not sure. */
 int dts_scan_json(const struct scan_grammar *g, int root, const char *text,

@@ -256,39 +256,6 @@ static const char *check_number(lua_State *L, int idx, int exact)
 	return survives(d) ? NULL : "inexact";
 }
 
-static int is_word_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_';
-}
-
-/* "insert,update": names of [A-Za-z0-9_], single commas between. */
-int dts_json_ops_ok(const char *s, size_t n)
-{
-	size_t i, run = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == ',') {
-			if (run == 0)
-				return 0;
-			run = 0;
-		} else if (is_word_char((unsigned char)s[i])) {
-			run++;
-		} else {
-			return 0;
-		}
-	}
-	return run > 0;
-}
-
-/* A SQL condition must not end in ';' (blanks after it included). */
-int dts_json_filter_ok(const char *s, size_t n)
-{
-	while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
-		n--;
-	return n == 0 || s[n - 1] != ';';
-}
-
 static int leaf_ok(lua_State *L, int v, int type, char leaf)
 {
 	size_t n;
@@ -301,7 +268,7 @@ static int leaf_ok(lua_State *L, int v, int type, char leaf)
 	if (leaf == 's')
 		return 1;
 	s = lua_tolstring(L, v, &n);
-	return leaf == 'o' ? dts_json_ops_ok(s, n) : dts_json_filter_ok(s, n);
+	return leaf == 'o' ? dts_scan_ops_ok(s, n) : dts_scan_filter_ok(s, n);
 }
 
 static const char *leaf_name(char leaf)

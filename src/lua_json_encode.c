@@ -216,22 +216,26 @@ static int leaf(struct enc *e, int v, char kind, int depth, int *truth)
 	size_t n;
 	const char *s;
 
-	if (kind == SCAN_ANY)
+	switch (kind) {
+	case SCAN_ANY:
 		return any(e, v, depth);
-	if (kind == SCAN_BOOLEAN) {
+	case SCAN_BOOLEAN:
 		if (lua_type(L, v) != LUA_TBOOLEAN)
 			return 0;
 		*truth = lua_toboolean(L, v);
 		return put_boolean(e->o, *truth);
+	case SCAN_STRING:
+	case SCAN_OPS:
+	case SCAN_FILTER:
+		if (lua_type(L, v) != LUA_TSTRING)
+			return 0;
+		s = lua_tolstring(L, v, &n);
+		if ((kind == SCAN_OPS && !dts_scan_ops_ok(s, n)) ||
+		    (kind == SCAN_FILTER && !dts_scan_filter_ok(s, n)))
+			return 0;
+		return put_string(e->o, s, n);
 	}
-	if (lua_type(L, v) != LUA_TSTRING)
-		return 0;
-	s = lua_tolstring(L, v, &n);
-	if ((kind == SCAN_OPS && !dts_json_ops_ok(s, n)) ||
-	    (kind == SCAN_FILTER && !dts_json_filter_ok(s, n)) ||
-	    (kind != SCAN_STRING && kind != SCAN_OPS && kind != SCAN_FILTER))
-		return 0;
-	return put_string(e->o, s, n);
+	return 0;
 }
 
 static int value(struct enc *e, int v, int node, int depth, int *members);
@@ -293,11 +297,7 @@ static int entry(struct enc *e, int t, const struct scan_node *nd, int depth)
 			truth = b;
 		lua_pop(L, 1);
 	}
-	if ((nd->required >= 0 && !(seen >> nd->required & 1)) ||
-	    (truth == 0 && nd->one_of && !(filled & nd->one_of)) ||
-	    (truth == 1 && (seen & nd->none_of)))
-		return 0;
-	return PUTLIT(e->o, "}");
+	return dts_scan_entry_ok(nd, seen, filled, truth) && PUTLIT(e->o, "}");
 not_sure:
 	lua_settop(L, k - 1);
 	return 0;
