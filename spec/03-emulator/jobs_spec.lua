@@ -418,6 +418,8 @@ describe("dts.emulator.start", function()
   it("refuses bad options and states before starting anything", function()
     for _, case in ipairs({
       { { prot = 1 }, "unknown option prot" },
+      { { metadata_prot = 1 }, "unknown option metadata_prot; did you mean metadata_port?" },
+      { { port = 20000, metadata_port = 20000 }, "option metadata_port: must differ from port" },
       { { business_errors = "xml" }, "business_errors" },
       { { access_key_id = "id" }, "together" },
       { { state = "/nonexistent/state.json" }, "state file" },
@@ -431,5 +433,24 @@ describe("dts.emulator.start", function()
       assert.is_nil(em)
       assert.truthy(err:find(case[2], 1, true), err)
     end
+  end)
+
+  it("never puts the metadata server on the main port (a random draw may give it twice)", function()
+    local nginx = require "dts.nginx"
+    local real = nginx.random_port
+    local port = real()
+    local drawn = 0
+    nginx.random_port = function()
+      drawn = drawn + 1
+      if drawn == 1 then return port end -- the main port, drawn again
+      return real()
+    end
+    local ok, em, err = pcall(emulator.start, { port = port })
+    nginx.random_port = real
+    assert(ok, em)
+    assert(em, err)
+    em.stop()
+    assert.truthy(drawn >= 2, drawn)
+    assert.are_not.equal("http://127.0.0.1:" .. port, em.metadata_endpoint)
   end)
 end)

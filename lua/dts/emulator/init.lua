@@ -93,6 +93,7 @@ local nginx = require "dts.nginx"
 local faults = require "dts.emulator.faults"
 local log = require "dts.emulator.log"
 local state = require "dts.emulator.state"
+local suggest = require "dts.suggest"
 local sys = require "dts.sys"
 local verify = require "dts.emulator.verify"
 
@@ -169,7 +170,12 @@ local function check_options(opts)
   }
   for k, v in pairs(opts) do
     if k ~= "state" and not types[k] then
+      local names = { "state" }
+      for name in pairs(types) do names[#names + 1] = name end
+      table.sort(names)
+      local hint = type(k) == "string" and suggest(k, names)
       return nil, "dts.emulator: unknown option " .. tostring(k)
+        .. (hint and ("; did you mean " .. hint .. "?") or "")
     end
     if types[k] and type(v) ~= types[k] then
       return nil, "dts.emulator: option " .. k .. ": expected a " .. types[k]
@@ -184,6 +190,9 @@ local function check_options(opts)
   end
   if opts.metadata_mode and not METADATA_MODES[opts.metadata_mode] then
     return nil, 'dts.emulator: option metadata_mode: expected "both", "v2_only" or "v1_only"'
+  end
+  if opts.metadata_port and opts.metadata_port == opts.port then
+    return nil, "dts.emulator: option metadata_port: must differ from port"
   end
   if opts.lifetime and (opts.lifetime ~= opts.lifetime or opts.lifetime < 1) then
     return nil, "dts.emulator: option lifetime: must be >= 1"
@@ -271,7 +280,7 @@ end
 -- @tparam string opts.oidc_token the OIDC token STS accepts (default the
 --   test one, also written to `handle.oidc_token_file`)
 -- @tparam[opt="both"] string opts.metadata_mode `"both"`, `"v2_only"` or `"v1_only"` (IMDS)
--- @tparam number opts.metadata_port default: a free one
+-- @tparam number opts.metadata_port default: a free one; never the same as `port`
 -- @treturn handle the running emulator
 -- @return[2] nil
 -- @treturn[2] string what is wrong (`"dts.emulator: ..."`): an unknown
@@ -308,10 +317,14 @@ function emulator.start(opts)
   local server
   server, err = nginx.start{
     tls = not opts.http, port = opts.port, lua_package_cpath = cpath, server = SERVER,
-    -- A new port on each of dts.nginx's attempts, like the main one.
+    -- A new port on each of dts.nginx's attempts, like the main one, and
+    -- never the main one's: nginx would put both servers on one TLS socket
+    -- and refuse the metadata server for its missing certificate.
     http = function(s)
-      s.metadata_port = opts.metadata_port or nginx.random_port()
-      return METADATA_SERVER:format(s.metadata_port)
+      local port = opts.metadata_port
+      while not port or port == s.port do port = nginx.random_port() end
+      s.metadata_port = port
+      return METADATA_SERVER:format(port)
     end,
     detach = opts.detach,
   }
